@@ -1,0 +1,145 @@
+"""Settings read once from CASEBOT_* environment variables and .env, and checked before start-up."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from casebot.errors import CasebotError
+
+Locale = Literal["en", "ru", "zh"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read plain seconds or forms like 90s, 15m, 12h, 3d, 2w."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"“{value}” is not a duration; use seconds or a form like 90s, 12h, 3d")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if seconds <= 0:
+        raise ValueError("a duration must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_business_days(value: Any) -> int:
+    """Read a number of business days: 3, "3", "3d" or "3 business days"."""
+    text = str(value).strip().lower().removesuffix("business days").removesuffix("d").strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"“{value}” is not a number of business days, such as 3")
+    return int(text)
+
+
+BusinessDays = Annotated[int, BeforeValidator(parse_business_days)]
+
+
+def _split_ids(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of casebot. Read once at the composition root and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CASEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite://casebot.sqlite3"
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: Annotated[list[int], NoDecode, BeforeValidator(_split_ids)] = Field(default_factory=list)
+    default_timezone: str = "Asia/Shanghai"
+    default_locale: Locale = "en"
+    invite_ttl: Duration = timedelta(days=7)
+    # Webhook mode (`casebot webhook`): the public base URL Telegram calls, the path, where to listen.
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_secret: SecretStr | None = None
+    # Reminders (issue 4). Business days use the coordinator's time zone, weekends off.
+    missing_items_every: Duration = timedelta(days=3)
+    escalate_after: int = Field(default=3, ge=1, le=100)
+    question_every: Duration = timedelta(days=2)
+    hospital_answer_sla: BusinessDays = 3
+    review_sla: BusinessDays = 10
+    stale_after: Duration = timedelta(days=14)
+    quiet_hours: str = "21:00-09:00"
+    holidays: Annotated[list[date], NoDecode, BeforeValidator(_split_ids)] = Field(default_factory=list)
+    sweep_every: Duration = timedelta(seconds=30)
+    # Delivery: Telegram allows about 30 messages/s overall, 1/s to one chat, 20/min to one group.
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
+    send_per_chat_interval: Duration = timedelta(seconds=1)
+    send_group_per_minute: int = Field(default=20, ge=1, le=1000)
+    send_concurrency: int = Field(default=8, ge=1, le=256)
+    # Long polling: how many updates are handled at once (aiogram has no cap by default).
+    max_concurrent_updates: int = Field(default=32, ge=1, le=1000)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"“{value}” is not an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from casebot.domain.quiet import parse_quiet_hours
+
+        try:
+            window = parse_quiet_hours(value)
+        except CasebotError as exc:
+            raise ValueError(exc.message) from exc
+        return str(window) if window else ""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "asyncpg://", "psycopg://")):
+            raise ValueError("use sqlite://PATH or postgres://USER@HOST:PORT/DB")
+        return value
+
+
+class SettingsError(CasebotError):
+    """A setting with a bad value; the message names the variable."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning a validation failure into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"CASEBOT_{field.upper()}: {message}") from exc
