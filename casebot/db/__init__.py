@@ -1,0 +1,1 @@
+"""Storage: the tortoise models and the database lifecycle; nothing else knows table layouts."""

@@ -1,0 +1,63 @@
+"""The migrations upgrade a database that already holds cases, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as migrate_api
+
+from casebot.db.database import Database, tortoise_config
+
+POSTGRES_URL = os.environ.get("CASEBOT_TEST_DATABASE_URL", "").strip()
+# One backend per run: tortoise fixes its SQL dialect per process (the SQLite run and the
+# PostgreSQL run of the suite each test their own).
+BACKENDS = ["postgres"] if POSTGRES_URL.startswith("postgres") else ["sqlite"]
+STAMP = datetime(2026, 1, 5, 3, 0, tzinfo=UTC).isoformat()
+
+
+async def _fresh_url(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite://{tmp_path / 'upgrade.sqlite3'}"
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(POSTGRES_URL))
+        connection = Tortoise.get_connection("default")
+        await connection.execute_script("DROP DATABASE IF EXISTS casebot_upgrade_test")
+        await connection.execute_script("CREATE DATABASE casebot_upgrade_test")
+    return f"{base}/casebot_upgrade_test"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_latest_migrations_apply_to_a_database_holding_cases(backend: str, tmp_path: Path) -> None:
+    url = await _fresh_url(backend, tmp_path)
+    async with TortoiseContext():
+        await migrate_api(config=tortoise_config(url), target="casebot.0001_initial")
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(url))
+        connection = Tortoise.get_connection("default")
+        await connection.execute_query(
+            "INSERT INTO participants (telegram_user_id, chat_id, display_name, role, locale, timezone, blocked, created_at)"
+            " VALUES (42, 42, '', 'coordinator', 'en', 'Asia/Shanghai', FALSE, $1)".replace(
+                "$1", f"'{STAMP}'"
+            )
+        )
+        await connection.execute_query(
+            "INSERT INTO cases (label, state, created_at, state_changed_at, last_activity_at)"
+            f" VALUES ('old case', 'under_review', '{STAMP}', '{STAMP}', '{STAMP}')"
+        )
+    database = Database(url)
+    await database.open(apply_migrations=True)
+    try:
+        with database.bound():
+            from casebot.db.models import Case
+
+            case = await Case.get(label="old case")
+            assert case.state == "under_review"
+            assert case.reminder_due_at is None and case.paused_until is None
+    finally:
+        await database.close()
