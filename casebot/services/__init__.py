@@ -1,0 +1,60 @@
+"""The only code that writes: each call is one transaction with its audit row inside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from casebot.clock import Clock
+from casebot.services.base import Actor, ServiceConfig
+from casebot.services.cases import CaseService
+from casebot.services.checklist import ChecklistService
+from casebot.services.invites import InviteService
+from casebot.services.participants import ParticipantService
+from casebot.services.questions import QuestionService
+from casebot.services.reminders import ReminderService, ReminderSettings
+from casebot.services.views import CaseViews
+
+__all__ = ["Actor", "ReminderSettings", "ServiceConfig", "Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every service of casebot, built once at the composition root and handed to handlers."""
+
+    cases: CaseService
+    checklist: ChecklistService
+    questions: QuestionService
+    invites: InviteService
+    participants: ParticipantService
+    views: CaseViews
+    reminders: ReminderService
+
+    @classmethod
+    def build(
+        cls,
+        clock: Clock,
+        *,
+        admin_ids: frozenset[int] = frozenset(),
+        default_locale: str = "en",
+        default_timezone: str = "Asia/Shanghai",
+        invite_ttl: timedelta = timedelta(days=7),
+        reminders: ReminderSettings | None = None,
+    ) -> Services:
+        """Wire the services over one clock and configuration."""
+        config = ServiceConfig(
+            clock=clock,
+            admin_ids=admin_ids,
+            default_locale=default_locale,
+            default_timezone=default_timezone,
+            invite_ttl=invite_ttl,
+        )
+        return cls(
+            cases=CaseService(config),
+            checklist=ChecklistService(config),
+            questions=QuestionService(config),
+            invites=InviteService(config),
+            participants=ParticipantService(config),
+            views=CaseViews(config),
+            reminders=ReminderService(config, reminders),
+        )

@@ -1,0 +1,265 @@
+"""Opening cases, setting where they go, moving them through their states, and erasing them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from casebot.db.models import (
+    AuditEvent,
+    Case,
+    CaseMember,
+    ChecklistItem,
+    Invite,
+    Note,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    Question,
+    RecordFile,
+)
+from casebot.domain.checklist import DEFAULT_CHECKLIST, ItemStatus
+from casebot.domain.questions import STANDARD_HOSPITAL_QUESTIONS, Direction
+from casebot.domain.readiness import HospitalFacts, RedFlag, check_move, red_flags
+from casebot.domain.refs import format_ref
+from casebot.domain.roles import Role
+from casebot.domain.states import CaseState, transition_for
+from casebot.domain.text import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, clean_text
+from casebot.errors import InvalidInput, StateConflict
+from casebot.services.base import Actor, ServiceBase
+
+ERASED = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A move that went through: from, to, and whether it overrode open red flags or gaps."""
+
+    reference: str
+    case_id: int
+    source: CaseState
+    target: CaseState
+    overridden: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What stands between a case and sending it."""
+
+    red_flags: tuple[RedFlag, ...]
+    missing_items: tuple[ChecklistItem, ...]
+
+
+async def readiness(case: Case) -> Readiness:
+    """The red flags still open and the items still missing."""
+    answered = await Question.filter(
+        case_id=case.id, direction=Direction.TO_HOSPITAL, answered_at__isnull=False, topic__isnull=False
+    ).values_list("topic", flat=True)
+    facts = HospitalFacts(
+        hospital=case.hospital,
+        department=case.department,
+        reviewer=case.reviewer,
+        answered_topics=frozenset(answered),  # type: ignore[arg-type]
+    )
+    missing = await ChecklistItem.filter(case_id=case.id, status=ItemStatus.MISSING).order_by("position")
+    return Readiness(red_flags(facts), tuple(missing))
+
+
+class CaseService(ServiceBase):
+    """Calls that act on a case as a whole."""
+
+    async def open_case(self, actor: Actor, label: str) -> Case:
+        """Open a case with the default checklist and the standard questions to the hospital."""
+        self.require_staff(actor)
+        label = clean_text(label, what="case label", limit=MAX_LABEL_LENGTH)
+        now = self.now()
+        async with in_transaction():
+            case = await Case.create(
+                label=label,
+                coordinator_id=actor.participant_id,
+                state=CaseState.RECORDS_GATHERING,
+                created_at=now,
+                state_changed_at=now,
+                last_activity_at=now,
+                reminder_due_at=now,
+            )
+            await ChecklistItem.bulk_create(
+                [
+                    ChecklistItem(case_id=case.id, position=n, code=item.code, status_changed_at=now)
+                    for n, item in enumerate(DEFAULT_CHECKLIST, start=1)
+                ]
+            )
+            await Question.bulk_create(
+                [
+                    Question(
+                        case_id=case.id,
+                        number=n,
+                        direction=Direction.TO_HOSPITAL,
+                        topic=question.topic,
+                        text=question.text,
+                        created_at=now,
+                    )
+                    for n, question in enumerate(STANDARD_HOSPITAL_QUESTIONS, start=1)
+                ]
+            )
+            await self.audit(case, actor, "case_opened", to_value=CaseState.RECORDS_GATHERING.value)
+        return case
+
+    async def set_hospital(
+        self, actor: Actor, reference: str | int, hospital: str, department: str, reviewer: str | None
+    ) -> Case:
+        """Set where the case goes: hospital, department and the named reviewer (may be blank)."""
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        hospital = clean_text(hospital, what="hospital", limit=MAX_NAME_LENGTH)
+        department = clean_text(department, what="department", limit=MAX_NAME_LENGTH)
+        reviewer = clean_text(reviewer, what="reviewer", limit=MAX_NAME_LENGTH) if reviewer else None
+        async with in_transaction():
+            await self.lock_case(case)
+            await Case.filter(id=case.id).update(
+                hospital=hospital,
+                department=department,
+                reviewer=reviewer,
+                hospital_set_at=case.hospital_set_at or self.now(),
+            )
+            await self.audit(case, actor, "hospital_set")
+        case.hospital, case.department, case.reviewer = hospital, department, reviewer
+        return case
+
+    async def assign_coordinator(self, actor: Actor, reference: str | int, telegram_user_id: int) -> Case:
+        """Hand the case to another coordinator."""
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        coordinator = await Participant.get_or_none(telegram_user_id=telegram_user_id)
+        if coordinator is None or not (
+            coordinator.role.is_staff or telegram_user_id in self.config.admin_ids
+        ):
+            raise InvalidInput(f"{telegram_user_id} is not a coordinator.")
+        async with in_transaction():
+            await self.lock_case(case)
+            await Case.filter(id=case.id).update(coordinator_id=coordinator.id)
+            await self.audit(
+                case,
+                actor,
+                "coordinator_assigned",
+                from_value=str(case.coordinator_id) if case.coordinator_id else None,
+                to_value=str(coordinator.id),
+            )
+        case.coordinator_id = coordinator.id
+        return case
+
+    async def advance(
+        self,
+        actor: Actor,
+        reference: str | int,
+        target: CaseState,
+        *,
+        expected: CaseState | None = None,
+        reason: str | None = None,
+    ) -> StateChange:
+        """Move the case to ``target`` by compare-and-set on the state the actor saw.
+
+        ``expected`` is the state the actor was looking at (a button carries it); when two
+        coordinators move one case at once, exactly one wins and the other gets StateConflict.
+        """
+        self.require_staff(actor)
+        case = await self.visible_case(actor, reference)
+        shown = format_ref(case.id)
+        source = expected or case.state
+        if case.state != source:
+            raise StateConflict(shown, source.value, case.state.value)
+        transition = transition_for(source, target)
+        if reason is not None:
+            reason = clean_text(reason, what="reason") if reason.strip() else None
+        gaps = await readiness(case) if target == CaseState.SENT else Readiness((), ())
+        overridden = check_move(
+            transition,
+            open_flags=gaps.red_flags,
+            missing_items=[item.title or item.code or "" for item in gaps.missing_items],
+            reason=reason,
+        )
+        now = self.now()
+        async with in_transaction():
+            changed = await Case.filter(id=case.id, state=source).update(
+                state=target,
+                state_changed_at=now,
+                last_activity_at=now,
+                reminder_due_at=now,
+                # Back to gathering: the missing-records reminders count from now.
+                records_activity_at=now
+                if target == CaseState.RECORDS_GATHERING
+                else case.records_activity_at,
+            )
+            if changed == 0:
+                actual = (await Case.get(id=case.id)).state
+                raise StateConflict(shown, source.value, actual.value)
+            event = await self.audit(
+                case,
+                actor,
+                "state_overridden" if overridden else "state_changed",
+                from_value=source.value,
+                to_value=target.value,
+                reason=reason,
+                touch=False,
+            )
+            payload = {"case_id": case.id, "source": source.value, "target": target.value}
+            await self.notify(await self.family_ids(case), "state_changed", event, payload)
+            await self.notify(self.coordinator_ids(case, actor), "state_changed_staff", event, payload)
+        return StateChange(shown, case.id, source, target, overridden, reason)
+
+    async def erase(self, actor: Actor, reference: str | int) -> StateChange | None:
+        """Erase a case's personal data on request: names, texts, files and memberships.
+
+        An anonymous skeleton stays: the case row, its items' marks and the audit trail
+        without reasons, so the service can still count what happened. An open case is
+        withdrawn in the same change.
+        """
+        self.require_staff(actor)
+        case = await self.visible_case(actor, reference)
+        source = case.state
+        target = source if source.is_final else CaseState.WITHDRAWN
+        now = self.now()
+        async with in_transaction():
+            await self.lock_case(case)
+            member_ids = await CaseMember.filter(case_id=case.id).values_list("participant_id", flat=True)
+            await Case.filter(id=case.id).update(
+                label=ERASED,
+                reviewer=None,
+                state=target,
+                state_changed_at=now if target != source else case.state_changed_at,
+                erased_at=now,
+            )
+            await ChecklistItem.filter(case_id=case.id).update(title=ERASED, waive_reason=None)
+            await RecordFile.filter(case_id=case.id).delete()
+            await Question.filter(case_id=case.id).update(text=ERASED, answer=None)
+            await AuditEvent.filter(case_id=case.id).update(reason=None)
+            await Invite.filter(case_id=case.id).delete()
+            await OutboxMessage.filter(case_id=case.id, status=OutboxStatus.PENDING).delete()
+            await OutboxMessage.filter(case_id=case.id).update(payload={})
+            await Note.filter(case_id=case.id).update(text=ERASED)
+            await CaseMember.filter(case_id=case.id).delete()
+            # A family member with no other case is forgotten by name too.
+            still_members = await CaseMember.filter(participant_id__in=list(member_ids)).values_list(
+                "participant_id", flat=True
+            )
+            await Participant.filter(
+                id__in=[pid for pid in member_ids if pid not in set(still_members)], role=Role.FAMILY
+            ).update(display_name=ERASED)
+            await self.audit(case, actor, "case_erased", from_value=source.value, to_value=target.value)
+        if target == source:
+            return None
+        return StateChange(format_ref(case.id), case.id, source, target, False, None)
+
+    async def add_note(self, actor: Actor, reference: str | int, text: str) -> Note:
+        """An internal note on the case, for coordinators only."""
+        self.require_staff(actor)
+        case = await self.visible_case(actor, reference)
+        text = clean_text(text, what="note")
+        async with in_transaction():
+            note = await Note.create(
+                case_id=case.id, author_id=actor.participant_id, text=text, created_at=self.now()
+            )
+            await self.audit(case, actor, "note_added")
+        return note

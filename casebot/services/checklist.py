@@ -1,0 +1,154 @@
+"""The record packet of a case: marking items received, waived or missing, adding items, attaching files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from casebot.db.models import Case, ChecklistItem, RecordFile
+from casebot.domain.checklist import ItemStatus
+from casebot.domain.refs import format_ref
+from casebot.domain.text import clean_text
+from casebot.errors import ItemNotFound
+from casebot.services.base import Actor, ServiceBase
+
+# Telegram lets bots download files up to 20 MB; bigger ones are kept by file_id only.
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file as Telegram described it."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    file_size: int | None
+    mime_type: str | None
+
+    @property
+    def downloadable(self) -> bool:
+        """Whether the bot could fetch it (Telegram refuses getFile over 20 MB)."""
+        return self.file_size is None or self.file_size <= TELEGRAM_DOWNLOAD_LIMIT
+
+
+def parse_item_number(text: str | int) -> int | None:
+    """An item number typed by a person, or None when it is not a positive number."""
+    if isinstance(text, int):
+        return text
+    cleaned = text.strip().lstrip("#")
+    return int(cleaned) if cleaned.isdigit() and int(cleaned) > 0 else None
+
+
+class ChecklistService(ServiceBase):
+    """Calls on the checklist items of a case."""
+
+    async def _item(self, case: Case, item: str | int) -> ChecklistItem:
+        number = parse_item_number(item)
+        found = await ChecklistItem.get_or_none(case_id=case.id, position=number) if number else None
+        if found is None:
+            count = await ChecklistItem.filter(case_id=case.id).count()
+            raise ItemNotFound(format_ref(case.id), str(item), count)
+        return found
+
+    async def _mark(
+        self, actor: Actor, reference: str | int, item: str | int, status: ItemStatus, reason: str | None
+    ) -> ChecklistItem:
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        found = await self._item(case, item)
+        if found.status == status and found.waive_reason == reason:
+            return found
+        async with in_transaction():
+            await self.lock_case(case)
+            await ChecklistItem.filter(id=found.id).update(
+                status=status, waive_reason=reason, status_changed_at=self.now()
+            )
+            if status != ItemStatus.MISSING:
+                await Case.filter(id=case.id).update(records_activity_at=self.now())
+            await self.audit(
+                case,
+                actor,
+                f"item_{status.value}",
+                from_value=f"{found.position}:{found.status.value}",
+                to_value=f"{found.position}:{status.value}",
+                reason=reason,
+            )
+        return await ChecklistItem.get(id=found.id)
+
+    async def mark_received(self, actor: Actor, reference: str | int, item: str | int) -> ChecklistItem:
+        """The coordinator has the item."""
+        return await self._mark(actor, reference, item, ItemStatus.RECEIVED, None)
+
+    async def waive(self, actor: Actor, reference: str | int, item: str | int, reason: str) -> ChecklistItem:
+        """The item does not apply or cannot be had; the reason is kept."""
+        reason = clean_text(reason, what="reason for waiving")
+        return await self._mark(actor, reference, item, ItemStatus.WAIVED, reason)
+
+    async def mark_missing(self, actor: Actor, reference: str | int, item: str | int) -> ChecklistItem:
+        """The item is missing again (a wrong or unreadable file came)."""
+        return await self._mark(actor, reference, item, ItemStatus.MISSING, None)
+
+    async def add_item(self, actor: Actor, reference: str | int, title: str) -> ChecklistItem:
+        """Add a case-specific item at the end of the checklist."""
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        title = clean_text(title, what="item")
+        async with in_transaction():
+            await self.lock_case(case)
+            last = await ChecklistItem.filter(case_id=case.id).order_by("-position").first()
+            item = await ChecklistItem.create(
+                case_id=case.id,
+                position=(last.position if last else 0) + 1,
+                title=title,
+                status_changed_at=self.now(),
+            )
+            await self.audit(case, actor, "item_added", to_value=str(item.position))
+        return item
+
+    async def attach_file(
+        self, actor: Actor, reference: str | int, item: str | int | None, incoming: IncomingFile
+    ) -> RecordFile:
+        """Keep a file a family member (or coordinator) sent; it marks its item received.
+
+        ``item`` None files it under "other". The coordinator can mark the item missing
+        again if the file was not the right one.
+        """
+        case = await self.writable_case(actor, reference)
+        found = await self._item(case, item) if item is not None else None
+        async with in_transaction():
+            await self.lock_case(case)
+            record = await RecordFile.create(
+                case_id=case.id,
+                item_id=found.id if found else None,
+                sender_id=actor.participant_id,
+                telegram_file_id=incoming.file_id,
+                file_unique_id=incoming.file_unique_id,
+                file_name=(incoming.file_name or "")[:255] or None,
+                file_size=incoming.file_size,
+                mime_type=(incoming.mime_type or "")[:100] or None,
+                downloadable=incoming.downloadable,
+                created_at=self.now(),
+            )
+            await Case.filter(id=case.id).update(records_activity_at=self.now())
+            if found is not None and found.status != ItemStatus.RECEIVED:
+                await ChecklistItem.filter(id=found.id).update(
+                    status=ItemStatus.RECEIVED, waive_reason=None, status_changed_at=self.now()
+                )
+            event = await self.audit(
+                case,
+                actor,
+                "file_received",
+                from_value=f"{found.position}:{found.status.value}" if found else None,
+                to_value=f"{found.position}:received" if found else "other",
+            )
+            payload = {
+                "case_id": case.id,
+                "item": found.position if found else None,
+                "file_name": record.file_name,
+                "downloadable": record.downloadable,
+                "file_id": record.telegram_file_id,
+            }
+            await self.notify(self.coordinator_ids(case, actor), "file_arrived", event, payload)
+        return record

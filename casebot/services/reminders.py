@@ -1,0 +1,367 @@
+"""The reminder sweep, and the calls that shape reminders: snooze, pause, resume, check-ins, schedule.
+
+The sweep reads only the cases whose ``reminder_due_at`` has come (an indexed column), so
+its cost grows with the work that is due, not with the number of cases. Every change to a
+case sets ``reminder_due_at`` to now, so the next sweep looks at it again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from casebot.db.models import (
+    Case,
+    CaseMember,
+    CheckIn,
+    ChecklistItem,
+    OutboxMessage,
+    Participant,
+    Question,
+)
+from casebot.domain.calendar import BusinessCalendar, next_allowed, parse_until
+from casebot.domain.checklist import ItemStatus
+from casebot.domain.questions import Direction
+from casebot.domain.quiet import parse_quiet_hours
+from casebot.domain.refs import format_ref
+from casebot.domain.reminders import (
+    CHECK_IN_DAYS,
+    Audience,
+    CaseFacts,
+    OpenQuestion,
+    Policy,
+    Reminder,
+    due_reminders,
+    next_due_at,
+    upcoming,
+)
+from casebot.domain.states import OPEN_STATES, CaseState
+from casebot.errors import InvalidInput
+from casebot.services.base import Actor, ServiceBase, ServiceConfig
+
+CHECK_IN_ANSWERS = ("done", "not_yet", "need_help")
+# Kinds whose payload is checked again when sent (they may wait for quiet hours to end).
+REFRESHED_KINDS = ("reminder_", "escalation_", "chase_hospital", "check_in", "review_overdue")
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    """The reminder settings, read once at the composition root."""
+
+    missing_items_every: timedelta = timedelta(days=3)
+    escalate_after: int = 3
+    question_every: timedelta = timedelta(days=2)
+    hospital_answer_sla: int = 3
+    review_sla: int = 10
+    stale_after: timedelta = timedelta(days=14)
+    quiet_hours: str = "21:00-09:00"
+    holidays: frozenset[date] = frozenset()
+    batch: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """What one sweep did."""
+
+    cases: int
+    enqueued: int
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """The rows behind the facts of a batch of cases, read with one query per table."""
+
+    items: dict[int, list[ChecklistItem]]
+    questions: dict[int, list[Question]]
+    members: dict[int, list[Participant]]
+    check_ins: dict[int, set[int]]
+    coordinators: dict[int, Participant]
+    admins: list[Participant]
+
+
+class ReminderService(ServiceBase):
+    """The sweep and the reminder commands."""
+
+    def __init__(self, config: ServiceConfig, reminders: ReminderSettings | None = None) -> None:
+        super().__init__(config)
+        self.settings = reminders or ReminderSettings()
+        self.default_quiet = (
+            parse_quiet_hours(self.settings.quiet_hours) if self.settings.quiet_hours else None
+        )
+
+    def policy(self, coordinator: Participant | None) -> Policy:
+        """The rules' intervals; business days count in the coordinator's time zone."""
+        zone = coordinator.timezone if coordinator is not None else self.config.default_timezone
+        s = self.settings
+        return Policy(
+            missing_items_every=s.missing_items_every,
+            escalate_after=s.escalate_after,
+            question_every=s.question_every,
+            hospital_answer_sla=s.hospital_answer_sla,
+            review_sla=s.review_sla,
+            stale_after=s.stale_after,
+            calendar=BusinessCalendar(zone, s.holidays),
+        )
+
+    # --- the sweep --------------------------------------------------------------------------
+
+    async def sweep(self) -> SweepResult:
+        """Turn every due rule into outbox rows, and set each swept case's next due time."""
+        now = self.now()
+        cases = enqueued = 0
+        while True:
+            batch = list(
+                await Case.filter(reminder_due_at__lte=now)
+                .order_by("reminder_due_at", "id")
+                .limit(self.settings.batch)
+            )
+            if not batch:
+                return SweepResult(cases, enqueued)
+            loaded = await self._load([case.id for case in batch], [c.coordinator_id for c in batch])
+            rows: list[OutboxMessage] = []
+            next_due: list[tuple[Case, datetime | None]] = []
+            for case in batch:
+                case_rows, next_at = self._plan_case(case, loaded, now)
+                rows += case_rows
+                next_due.append((case, next_at))
+            # One transaction per batch: the rows and the new due times land together.
+            async with in_transaction():
+                if rows:
+                    await OutboxMessage.bulk_create(rows, ignore_conflicts=True)
+                for case, next_at in next_due:
+                    # Compare-and-set: a change made meanwhile set reminder_due_at to now; keep that.
+                    await Case.filter(id=case.id, reminder_due_at=case.reminder_due_at).update(
+                        reminder_due_at=next_at
+                    )
+            cases += len(batch)
+            enqueued += len(rows)
+            if len(batch) < self.settings.batch:
+                return SweepResult(cases, enqueued)
+
+    def _plan_case(
+        self, case: Case, loaded: _Loaded, now: datetime
+    ) -> tuple[list[OutboxMessage], datetime | None]:
+        """The outbox rows a case's due reminders make, and when the case is due next."""
+        coordinator = loaded.coordinators.get(case.coordinator_id or 0)
+        policy = self.policy(coordinator)
+        facts = self._facts(case, loaded)
+        rows: list[OutboxMessage] = []
+        for reminder in due_reminders(facts, policy, now):
+            if reminder.audience == Audience.FAMILY:
+                recipients = [p for p in loaded.members.get(case.id, []) if not p.blocked]
+            else:
+                recipients = [coordinator] if coordinator is not None else loaded.admins
+            payload = self._payload(reminder, loaded.items.get(case.id, []))
+            rows += [self._row(case, reminder, person, payload, now) for person in recipients]
+        return rows, next_due_at(facts, policy, now)
+
+    def _row(
+        self, case: Case, reminder: Reminder, person: Participant, payload: dict[str, Any], now: datetime
+    ) -> OutboxMessage:
+        quiet = (
+            self.default_quiet
+            if person.quiet_hours is None
+            else parse_quiet_hours(person.quiet_hours or "off")
+        )
+        return OutboxMessage(
+            dedupe_key=f"{reminder.key}:{person.id}"[:200],
+            participant_id=person.id,
+            case_id=case.id,
+            kind=reminder.kind,
+            payload=payload,
+            available_at=next_allowed(now, person.timezone, quiet),
+            created_at=now,
+        )
+
+    @staticmethod
+    def _payload(reminder: Reminder, items: list[ChecklistItem]) -> dict[str, Any]:
+        payload = dict(reminder.payload)
+        if reminder.kind in ("reminder_missing", "escalation_missing"):
+            wanted = set(payload.get("items") or [])  # type: ignore[call-overload]
+            payload["items"] = [
+                {"position": i.position, "code": i.code, "title": i.title}
+                for i in items
+                if i.position in wanted
+            ]
+        return payload
+
+    async def _load(self, case_ids: list[int], coordinator_ids: list[int | None]) -> _Loaded:
+        items: dict[int, list[ChecklistItem]] = defaultdict(list)
+        for item in await ChecklistItem.filter(case_id__in=case_ids, status=ItemStatus.MISSING).order_by(
+            "position"
+        ):
+            items[item.case_id].append(item)
+        questions: dict[int, list[Question]] = defaultdict(list)
+        for question in await Question.filter(case_id__in=case_ids).order_by("number"):
+            questions[question.case_id].append(question)
+        members: dict[int, list[Participant]] = defaultdict(list)
+        for member in await CaseMember.filter(case_id__in=case_ids).prefetch_related("participant"):
+            members[member.case_id].append(member.participant)
+        check_ins: dict[int, set[int]] = defaultdict(set)
+        for check_in in await CheckIn.filter(case_id__in=case_ids):
+            check_ins[check_in.case_id].add(check_in.round)
+        ids = [cid for cid in coordinator_ids if cid is not None]
+        coordinators = {p.id: p for p in await Participant.filter(id__in=ids)} if ids else {}
+        admins = list(await Participant.filter(telegram_user_id__in=list(self.config.admin_ids)))
+        return _Loaded(items, questions, members, check_ins, coordinators, admins)
+
+    @staticmethod
+    def _facts(case: Case, loaded: _Loaded) -> CaseFacts:
+        questions = loaded.questions.get(case.id, [])
+        open_family = tuple(
+            OpenQuestion(q.number, q.created_at)
+            for q in questions
+            if q.direction == Direction.TO_FAMILY and q.answered_at is None
+        )
+        open_hospital = tuple(
+            OpenQuestion(q.number, q.created_at)
+            for q in questions
+            if q.direction == Direction.TO_HOSPITAL and q.answered_at is None
+        )
+        waits = tuple(
+            (q.created_at, q.answered_at)
+            for q in questions
+            if q.direction == Direction.TO_FAMILY and q.answered_at is not None
+        )
+        return CaseFacts(
+            case_id=case.id,
+            state=case.state,
+            state_changed_at=case.state_changed_at,
+            last_activity_at=case.last_activity_at,
+            records_activity_at=case.records_activity_at,
+            hospital_set_at=case.hospital_set_at,
+            paused_until=case.paused_until,
+            snoozed_until=case.snoozed_until,
+            missing_items=tuple(i.position for i in loaded.items.get(case.id, [])),
+            family_questions=open_family,
+            hospital_questions=open_hospital,
+            family_waits=waits,
+            answered_check_ins=frozenset(loaded.check_ins.get(case.id, set())),
+            has_family=bool(loaded.members.get(case.id)),
+        )
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def schedule(self, actor: Actor, reference: str | int) -> tuple[Case, list[Reminder]]:
+        """What is scheduled next for a case, and why (coordinators)."""
+        self.require_staff(actor)
+        case = await self.visible_case(actor, reference)
+        loaded = await self._load([case.id], [case.coordinator_id])
+        coordinator = loaded.coordinators.get(case.coordinator_id or 0)
+        return case, upcoming(self._facts(case, loaded), self.policy(coordinator), self.now())
+
+    async def pause(self, actor: Actor, reference: str | int, until_text: str, zone: str) -> Case:
+        """No reminders for a case until a moment (coordinators)."""
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        until = parse_until(until_text, self.now(), zone)
+        async with in_transaction():
+            await Case.filter(id=case.id).update(paused_until=until)
+            await self.audit(case, actor, "reminders_paused", to_value=until.isoformat(timespec="minutes"))
+        case.paused_until = until
+        return case
+
+    async def resume(self, actor: Actor, reference: str | int) -> Case:
+        """Reminders for a paused case start again."""
+        self.require_staff(actor)
+        case = await self.writable_case(actor, reference)
+        if case.paused_until is None or case.paused_until <= self.now():
+            raise InvalidInput(f"{format_ref(case.id)} is not paused.")
+        async with in_transaction():
+            await Case.filter(id=case.id).update(paused_until=None)
+            await self.audit(case, actor, "reminders_resumed")
+        case.paused_until = None
+        return case
+
+    async def snooze(
+        self, actor: Actor, until_text: str, zone: str, case_id: int | None = None
+    ) -> list[Case]:
+        """A family member puts off the missing-records reminders of their open cases."""
+        until = parse_until(until_text, self.now(), zone)
+        if until > self.now() + timedelta(days=30):
+            raise InvalidInput("A snooze can last at most 30 days; your coordinator can pause longer.")
+        query = Case.filter(members__participant_id=actor.participant_id, state__in=list(OPEN_STATES))
+        if case_id is not None:
+            query = query.filter(id=case_id)
+        cases = list(await query)
+        async with in_transaction():
+            for case in cases:
+                await Case.filter(id=case.id).update(snoozed_until=until)
+                case.snoozed_until = until
+                await self.audit(
+                    case, actor, "reminders_snoozed", to_value=until.isoformat(timespec="minutes")
+                )
+        return cases
+
+    async def answer_check_in(self, actor: Actor, case_id: int, round_: int, answer: str) -> CheckIn:
+        """Record a family's answer to a home follow-up check-in; "need help" tells the coordinator."""
+        if answer not in CHECK_IN_ANSWERS or round_ not in CHECK_IN_DAYS:
+            raise InvalidInput("That check-in answer is not one I know.")
+        case = await self.writable_case(actor, case_id)
+        if case.state != CaseState.HOME_FOLLOW_UP:
+            raise InvalidInput(f"{format_ref(case.id)} is no longer in home follow-up.")
+        async with in_transaction():
+            check_in = await CheckIn.create(
+                case_id=case.id,
+                round=round_,
+                answer=answer,
+                participant_id=actor.participant_id,
+                answered_at=self.now(),
+            )
+            event = await self.audit(
+                case, actor, "check_in_answered", from_value=str(round_), to_value=answer
+            )
+            if answer == "need_help":
+                recipients = self.coordinator_ids(case, actor) or [
+                    p.id for p in await Participant.filter(telegram_user_id__in=list(self.config.admin_ids))
+                ]
+                await self.notify(recipients, "check_in_help", event, {"case_id": case.id, "round": round_})
+        return check_in
+
+    async def refresh(self, row: OutboxMessage) -> dict[str, Any] | None:
+        """A reminder's payload as of sending, or None when it no longer applies.
+
+        A reminder may wait for the end of quiet hours; if the item came, the question was
+        answered or the case moved on meanwhile, it is dropped or narrowed, so nobody is
+        reminded of something already done.
+        """
+        if row.kind == "check_in_help" or not row.kind.startswith(REFRESHED_KINDS) or row.case_id is None:
+            return row.payload
+        case = await Case.get_or_none(id=row.case_id)
+        if case is None or case.state.is_final:
+            return None
+        payload = dict(row.payload)
+        if row.kind in ("reminder_missing", "escalation_missing"):
+            if case.state != CaseState.RECORDS_GATHERING:
+                return None
+            missing = list(
+                await ChecklistItem.filter(case_id=case.id, status=ItemStatus.MISSING).order_by("position")
+            )
+            before = {item["position"] for item in payload.get("items", [])}
+            payload["items"] = [
+                {"position": i.position, "code": i.code, "title": i.title}
+                for i in missing
+                if i.position in before
+            ]
+            return payload if payload["items"] else None
+        if row.kind in ("reminder_question", "escalation_question"):
+            question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
+            return payload if question is not None and question.answered_at is None else None
+        if row.kind == "chase_hospital":
+            open_numbers = set(
+                await Question.filter(
+                    case_id=case.id, direction=Direction.TO_HOSPITAL, answered_at__isnull=True
+                ).values_list("number", flat=True)
+            )
+            payload["questions"] = [n for n in payload.get("questions", []) if n in open_numbers]
+            return payload if payload["questions"] else None
+        if row.kind == "check_in":
+            answered = await CheckIn.exists(case_id=case.id, round=payload.get("round"))
+            return None if answered or case.state != CaseState.HOME_FOLLOW_UP else payload
+        if row.kind == "review_overdue":
+            return payload if case.state == CaseState.UNDER_REVIEW else None
+        return payload
