@@ -1,0 +1,1 @@
+"""The texts casebot sends, one folder per locale; installed as casebot.templates."""
