@@ -1,0 +1,1 @@
+"""Delivery: the outbox sender that turns queued notices into Telegram messages."""

@@ -1,0 +1,1 @@
+"""Scheduling: APScheduler ticks the reminder sweep; the database holds everything durable."""
