@@ -1,0 +1,148 @@
+"""The `casebot` command: migrate, makemigrations, and (with the Telegram layer) run, webhook and demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from casebot.config import Settings, SettingsError, load_settings
+from casebot.errors import CasebotError
+
+log = logging.getLogger("casebot")
+
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from casebot.db.database import migrate
+
+    await migrate(settings.database_url)
+    print("casebot: the database is up to date.")
+    return 0
+
+
+async def _makemigrations(_settings: Settings, args: argparse.Namespace) -> int:
+    from casebot.db.migrations_tools import make_migrations
+
+    written = await make_migrations(args.name)
+    for path in written:
+        print(f"casebot: wrote {path}")
+    if not written:
+        print("casebot: the models match the migrations; nothing to write.")
+    return 0
+
+
+def _bot(settings: Settings) -> Any:
+    from aiogram import Bot
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.enums import ParseMode
+
+    if settings.bot_token is None:
+        raise SettingsError(
+            "CASEBOT_BOT_TOKEN is not set. Set it to the token from @BotFather, "
+            "or try `casebot demo`, which needs no token."
+        )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from aiogram import Dispatcher
+
+    from casebot.plugin import setup_casebot
+
+    bot = _bot(settings)
+    dispatcher = Dispatcher()
+    setup_casebot(dispatcher, settings, standalone=True)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(
+            bot, tasks_concurrency_limit=settings.max_concurrent_updates, handle_signals=True
+        )
+    finally:
+        await bot.session.close()
+    return 0
+
+
+async def _webhook(settings: Settings, _args: argparse.Namespace) -> int:
+    from aiogram import Dispatcher
+    from aiohttp import web
+
+    from casebot.plugin import setup_casebot
+    from casebot.webhook import webhook_app
+
+    webhook_url = settings.webhook_url
+    if not webhook_url or settings.webhook_secret is None:
+        raise SettingsError(
+            "CASEBOT_WEBHOOK_URL and CASEBOT_WEBHOOK_SECRET are needed for `casebot webhook`."
+        )
+    bot = _bot(settings)
+    dispatcher = Dispatcher()
+    setup_casebot(dispatcher, settings, standalone=True)
+    app = webhook_app(
+        dispatcher,
+        bot,
+        path=settings.webhook_path,
+        secret=settings.webhook_secret.get_secret_value(),
+        public_url=webhook_url,
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    log.info("casebot webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from casebot.demo import play_demo
+
+    # The demo prints the conversation itself; the emulator's access log would only add noise.
+    for noisy in ("aiohttp.access", "aiogram"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    result: int = await play_demo()
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per job."""
+    parser = argparse.ArgumentParser(prog="casebot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("run", help="run the bot on long polling").set_defaults(func=_run)
+    commands.add_parser("webhook", help="run the bot behind a webhook").set_defaults(func=_webhook)
+    commands.add_parser("demo", help="play one case against a local Telegram emulator").set_defaults(
+        func=_demo
+    )
+    commands.add_parser("migrate", help="apply the database migrations").set_defaults(func=_migrate)
+    make = commands.add_parser("makemigrations", help="(developers) write a migration for model changes")
+    make.add_argument("name", nargs="?", default=None, help="a short name for the migration")
+    make.set_defaults(func=_makemigrations)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a bad setting or a CasebotError ends with one readable line."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        command: Command = args.func
+        return asyncio.run(command(settings, args))
+    except (SettingsError, CasebotError) as exc:
+        print(f"casebot: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

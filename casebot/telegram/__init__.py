@@ -1,0 +1,1 @@
+"""The Telegram layer: routers per audience, the context middleware, buttons and command menus."""

@@ -1,0 +1,84 @@
+"""Inline keyboards: next states on a case card, checklist items for a file, cases to choose from."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from casebot.db.models import Case, ChecklistItem
+from casebot.domain.refs import format_ref
+from casebot.rendering import Renderer
+from casebot.services.views import CaseCard
+from casebot.telegram.callbacks import (
+    AdvanceButton,
+    CheckInButton,
+    FileCaseButton,
+    FileItemButton,
+    ReminderButton,
+)
+
+
+def next_states(card: CaseCard, renderer: Renderer, locale: str) -> InlineKeyboardMarkup | None:
+    """One button per state the case may move to."""
+    if not card.next_states:
+        return None
+    builder = InlineKeyboardBuilder()
+    for target in card.next_states:
+        builder.button(
+            text=renderer.label(locale, "move_to", state=target.value),
+            callback_data=AdvanceButton(
+                case_id=card.case.id, target=target.value, expected=card.case.state.value
+            ),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def checklist_items(
+    case: Case, items: list[ChecklistItem], renderer: Renderer, locale: str
+) -> InlineKeyboardMarkup:
+    """One button per checklist item, missing ones first, plus "other"."""
+    builder = InlineKeyboardBuilder()
+    for item in sorted(items, key=lambda i: (i.status != "missing", i.position)):
+        builder.button(
+            text=renderer.label(locale, "item_button", item=item),
+            callback_data=FileItemButton(case_id=case.id, item=item.position),
+        )
+    builder.button(
+        text=renderer.label(locale, "other"), callback_data=FileItemButton(case_id=case.id, item=0)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def cases(choices: list[Case]) -> InlineKeyboardMarkup:
+    """One button per case (for a member of several)."""
+    builder = InlineKeyboardBuilder()
+    for case in choices:
+        builder.button(text=format_ref(case.id), callback_data=FileCaseButton(case_id=case.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def for_notice(
+    kind: str, payload: dict[str, object], renderer: Renderer, locale: str
+) -> InlineKeyboardMarkup | None:
+    """The buttons an outbox notice carries, by its kind (most carry none)."""
+    case_id = int(str(payload.get("case_id", 0)))
+    builder = InlineKeyboardBuilder()
+    if kind == "reminder_missing":
+        for action, key in (("now", "send_now"), ("1d", "snooze_1d"), ("3d", "snooze_3d")):
+            builder.button(
+                text=renderer.label(locale, key), callback_data=ReminderButton(case_id=case_id, action=action)
+            )
+    elif kind == "check_in":
+        round_ = int(str(payload.get("round", 0)))
+        for answer in ("done", "not_yet", "need_help"):
+            builder.button(
+                text=renderer.label(locale, f"check_in_{answer}"),
+                callback_data=CheckInButton(case_id=case_id, round=round_, answer=answer),
+            )
+    else:
+        return None
+    builder.adjust(1)
+    return builder.as_markup()

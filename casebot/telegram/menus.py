@@ -1,0 +1,54 @@
+"""Command menus per role: the default scope for families, a chat scope for each coordinator."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from casebot.db.models import Participant
+from casebot.domain.roles import Role
+from casebot.rendering import Renderer
+
+log = logging.getLogger("casebot.telegram")
+
+FAMILY_MENU = ("status", "questions", "reply", "snooze", "language", "timezone", "quiet", "help")
+COORDINATOR_MENU = (
+    "cases", "case", "newcase", "invite", "advance", "hospital", "received", "waive",
+    "additem", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "help",
+)  # fmt: skip
+ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")
+
+
+def _commands(renderer: Renderer, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(command=name, description=renderer.label(locale, f"menu_{name}")) for name in names]
+
+
+async def set_family_menu(bot: Bot, renderer: Renderer) -> None:
+    """The default menu, in each supported language."""
+    for locale in ("en", "ru", "zh"):
+        await bot.set_my_commands(
+            _commands(renderer, locale, FAMILY_MENU),
+            scope=BotCommandScopeDefault(),
+            language_code=None if locale == "en" else locale,
+        )
+
+
+async def set_coordinator_menu(
+    bot: Bot, renderer: Renderer, participant: Participant, *, admin: bool = False
+) -> None:
+    """A coordinator's own menu, or back to the default one when the role was removed."""
+    scope = BotCommandScopeChat(chat_id=participant.chat_id)
+    try:
+        if participant.role == Role.FAMILY and not admin:
+            await bot.delete_my_commands(scope=scope)
+            return
+        await bot.set_my_commands(
+            _commands(renderer, participant.locale, ADMIN_MENU if admin else COORDINATOR_MENU), scope=scope
+        )
+    except TelegramAPIError as error:
+        # A coordinator who never opened the bot has no chat yet; the menu is set at the next
+        # start of the bot (startup sets every coordinator's menu).
+        log.warning("could not set the menu of participant %s: %s", participant.id, error.message)

@@ -1,0 +1,216 @@
+"""Commands and buttons for coordinators: open, inspect and move cases, log questions and answers."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, MagicData, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from casebot.domain.questions import Direction
+from casebot.domain.refs import format_ref
+from casebot.domain.states import CaseState, parse_state
+from casebot.errors import OverrideRequired, ReasonRequired
+from casebot.rendering import Renderer
+from casebot.services import Actor, Services
+from casebot.telegram import keyboards
+from casebot.telegram.callbacks import AdvanceButton
+from casebot.telegram.context import Reply
+from casebot.telegram.filters import Args
+
+COORDINATOR_COMMANDS = (
+    "newcase", "invite", "cases", "case", "advance", "hospital", "received", "waive",
+    "additem", "ask", "chase", "answer", "note",
+)  # fmt: skip
+CASE_SELECTORS = ("open", "mine", "overdue", *CaseState)
+
+
+class AwaitingReason(StatesGroup):
+    """A button asked for a reason (an override, going back, withdrawing); the next text is it."""
+
+    advance = State()
+
+
+def coordinator_router() -> Router:
+    """Coordinator commands; the router only matches staff (others get the refusal router).
+
+    Each command handler is registered with the shape of its arguments; a command that does
+    not fit falls through to the usage handler at the end.
+    """
+    router = Router(name="casebot.coordinator")
+    router.message.filter(MagicData(F.is_staff))
+    router.callback_query.filter(MagicData(F.is_staff))
+
+    @router.message(Command("newcase"), Args(1))
+    async def new_case(
+        message: Message, args: list[str], bot: Bot, services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        case = await services.cases.open_case(actor, args[0])
+        invite = await services.invites.create(actor, case.id)
+        await reply(
+            "staff/case_opened", case=case, ref=format_ref(case.id), invite=invite, bot=await bot.me()
+        )
+
+    @router.message(Command("invite"), Args(1))
+    async def invite(
+        message: Message, args: list[str], bot: Bot, services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        new = await services.invites.create(actor, args[0])
+        await reply("staff/invite", invite=new, bot=await bot.me())
+
+    @router.message(Command("cases"))
+    async def list_cases(
+        message: Message, command: CommandObject, services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        selector = (command.args or "").strip().lower() or None
+        if selector is not None and selector not in CASE_SELECTORS:
+            return await reply.usage("cases")
+        listing = await services.views.list_cases(actor, selector)
+        await reply("staff/cases", listing=listing, selector=selector)
+        return None
+
+    @router.message(Command("case"), Args(1))
+    async def show_case(
+        message: Message,
+        args: list[str],
+        services: Services,
+        actor: Actor,
+        reply: Reply,
+        renderer: Renderer,
+        locale: str,
+    ) -> None:
+        card = await services.views.card(actor, args[0])
+        await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
+
+    @router.message(Command("advance"), Args(2, 3))
+    async def advance(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        card = await services.views.card(actor, args[0])
+        target = parse_state(args[1], card.case.state)
+        reason = args[2] if len(args) > 2 else None
+        change = await services.cases.advance(
+            actor, card.case.id, target, expected=card.case.state, reason=reason
+        )
+        await reply("staff/advanced", change=change)
+
+    @router.callback_query(AdvanceButton.filter())
+    async def advance_button(
+        query: CallbackQuery, callback_data: AdvanceButton, state: FSMContext, services: Services,
+        actor: Actor, reply: Reply,
+    ) -> None:  # fmt: skip
+        target, expected = CaseState(callback_data.target), CaseState(callback_data.expected)
+        try:
+            change = await services.cases.advance(actor, callback_data.case_id, target, expected=expected)
+        except (OverrideRequired, ReasonRequired) as needed:
+            await state.set_state(AwaitingReason.advance)
+            await state.update_data(
+                case_id=callback_data.case_id, target=target.value, expected=expected.value
+            )
+            await query.answer()
+            await reply("staff/ask_reason", message=needed.message)
+            return
+        await query.answer(reply.label("moved", state=target.value))
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        await reply("staff/advanced", change=change)
+
+    @router.message(StateFilter(AwaitingReason.advance), Command("cancel"))
+    async def cancel_reason(message: Message, state: FSMContext, reply: Reply) -> None:
+        await state.clear()
+        await reply("staff/cancelled")
+
+    @router.message(StateFilter(AwaitingReason.advance), F.text & ~F.text.startswith("/"))
+    async def reason_given(
+        message: Message, state: FSMContext, services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        pending = await state.get_data()
+        await state.clear()
+        change = await services.cases.advance(
+            actor,
+            int(pending["case_id"]),
+            CaseState(pending["target"]),
+            expected=CaseState(pending["expected"]),
+            reason=message.text,
+        )
+        await reply("staff/advanced", change=change)
+
+    @router.message(Command("hospital"), Args(2), F.text.count("|").in_({1, 2}))
+    async def hospital(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        name, department, *reviewer = (part.strip() for part in args[1].split("|"))
+        case = await services.cases.set_hospital(
+            actor, args[0], name, department, reviewer[0] if reviewer else None
+        )
+        await reply("staff/hospital_set", case=case, ref=format_ref(case.id))
+
+    @router.message(Command("received"), Args(2))
+    async def received(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        item = await services.checklist.mark_received(actor, args[0], args[1])
+        await reply("staff/item_marked", item=item, ref=format_ref(item.case_id))
+
+    @router.message(Command("waive"), Args(3))
+    async def waive(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        item = await services.checklist.waive(actor, args[0], args[1], args[2])
+        await reply("staff/item_marked", item=item, ref=format_ref(item.case_id))
+
+    @router.message(Command("additem"), Args(2))
+    async def add_item(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        item = await services.checklist.add_item(actor, args[0], args[1])
+        await reply("staff/item_added", item=item, ref=format_ref(item.case_id))
+
+    @router.message(Command("ask", "chase"), Args(2))
+    async def ask(
+        message: Message,
+        command: CommandObject,
+        args: list[str],
+        services: Services,
+        actor: Actor,
+        reply: Reply,
+    ) -> None:
+        direction = Direction.TO_FAMILY if command.command == "ask" else Direction.TO_HOSPITAL
+        question = await services.questions.ask(actor, args[0], direction, args[1])
+        await reply("staff/question_logged", question=question, ref=format_ref(question.case_id))
+
+    @router.message(Command("answer"), Args(3))
+    async def answer(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        question = await services.questions.answer(actor, args[0], args[1], args[2])
+        await reply("staff/answer_logged", question=question, ref=format_ref(question.case_id))
+
+    @router.message(Command("note"), Args(2))
+    async def note(message: Message, args: list[str], services: Services, actor: Actor, reply: Reply) -> None:
+        saved = await services.cases.add_note(actor, args[0], args[1])
+        await reply("staff/note_added", ref=format_ref(saved.case_id))
+
+    @router.message(Command(*COORDINATOR_COMMANDS))
+    async def usage(message: Message, command: CommandObject, reply: Reply) -> None:
+        """Any coordinator command whose arguments did not fit its handler."""
+        await reply.usage(command.command)
+
+    return router
+
+
+def refusal_router() -> Router:
+    """Coordinator commands and buttons from anyone else: a plain refusal, nothing changes."""
+    router = Router(name="casebot.refusal")
+    router.message.filter(~MagicData(F.is_staff))
+
+    @router.message(Command(*COORDINATOR_COMMANDS, "coordinator", "pause", "resume", "reminders"))
+    async def refuse(message: Message, reply: Reply) -> None:
+        await reply("refused")
+
+    @router.callback_query(AdvanceButton.filter(), ~MagicData(F.is_staff))
+    async def refuse_button(query: CallbackQuery, reply: Reply) -> None:
+        await query.answer(reply.label("refused"), show_alert=True)
+
+    return router

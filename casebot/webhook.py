@@ -1,0 +1,27 @@
+"""The webhook application: aiohttp receives Telegram's updates and checks the secret token."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+
+def webhook_app(
+    dispatcher: Dispatcher, bot: Bot, *, path: str, secret: str, public_url: str
+) -> web.Application:
+    """An aiohttp app that hands updates at ``path`` to the dispatcher and registers the webhook
+    at startup. Requests without the right X-Telegram-Bot-Api-Secret-Token are refused."""
+
+    async def register(bot: Bot) -> None:
+        await bot.set_webhook(public_url.rstrip("/") + path, secret_token=secret)
+
+    dispatcher.startup.register(register)
+    app = web.Application()
+    # handle_in_background=False: Telegram gets 200 only after the handler finished, so an
+    # update whose handler failed is delivered again instead of being lost (aiogram issue 1397).
+    SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret).register(
+        app, path=path
+    )
+    setup_application(app, dispatcher, bot=bot)
+    return app

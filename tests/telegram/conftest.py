@@ -1,0 +1,68 @@
+"""End-to-end fixtures: the emulator over HTTP, and casebot polling it through a real aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from casebot.clock import ManualClock
+from casebot.config import Settings
+from casebot.plugin import setup_casebot
+from casebot.testing import BotAPIEmulator, EmulatedUser
+
+ADMIN = 1000
+COORDINATOR_B = 2002
+
+
+@dataclass
+class World:
+    """The emulator, the running bot, and the people around it."""
+
+    telegram: BotAPIEmulator
+    dispatcher: Dispatcher
+    bot: Bot
+    admin: EmulatedUser
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[BotAPIEmulator]:
+    """The local Bot API emulator."""
+    async with BotAPIEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def world(telegram: BotAPIEmulator, database_url: str, clock: ManualClock) -> AsyncIterator[World]:
+    """casebot standalone, on long polling against the emulator, with one admin."""
+    settings = Settings(
+        bot_token=telegram.token,
+        database_url=database_url,
+        telegram_api_url=telegram.base_url,
+        admin_ids=[ADMIN],
+    )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
+    bot = Bot(telegram.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    dispatcher = Dispatcher()
+    setup_casebot(dispatcher, settings, clock=clock, standalone=True)
+    started = asyncio.Event()
+    dispatcher.startup.register(started.set)
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1))
+    await asyncio.wait_for(started.wait(), 20)
+    try:
+        # The test body reads the database through casebot's own connection.
+        dispatcher["casebot"].runtime.database.bind_for_task()
+        yield World(telegram, dispatcher, bot, telegram.user(ADMIN, "Admin"))
+    finally:
+        await dispatcher.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(polling, 10)
+        await bot.session.close()

@@ -1,0 +1,47 @@
+"""Families read the bot in their own language; each role gets its own command menu."""
+
+from __future__ import annotations
+
+from .conftest import ADMIN, World
+from .test_case_journey import invite_token, say
+
+
+async def test_a_russian_speaking_family_reads_the_bot_in_russian(world: World) -> None:
+    t = world.telegram
+    opened = await say(t, world.admin.id, "/newcase Russian family", "opened")
+    family = t.user(3101, "Ольга", "ru")
+    family.send_command("/start", invite_token(opened))
+    welcome = (await t.wait_for(family.id))[0].text
+    assert "C-0001" in welcome and "медицинская консультация" in welcome
+    status = await say(t, family.id, "/status", "C-0001")
+    assert "сбор документов" in status or "Сбор" in status or "документ" in status
+    await say(t, world.admin.id, "/advance C-0001 sent Family asked", "✅")
+    notice = await t.wait_for(family.id, contains="C-0001", after=2)
+    assert "медицинская консультация" in notice[-1].text
+
+
+async def test_a_used_invite_is_explained_in_chinese(world: World) -> None:
+    t = world.telegram
+    opened = await say(t, world.admin.id, "/newcase Chinese family", "opened")
+    token = invite_token(opened)
+    t.user(3201, "Li", "zh-hans").send_command("/start", token)
+    await t.wait_for(3201)
+    t.user(3202, "Wang", "zh").send_command("/start", token)
+    answer = (await t.wait_for(3202))[0].text
+    assert "已被使用" in answer
+
+
+async def test_language_can_be_changed_and_the_menu_follows_each_role(world: World) -> None:
+    t = world.telegram
+    opened = await say(t, world.admin.id, "/newcase Menus", "opened")
+    t.user(3301, "Ann", "en").send_command("/start", invite_token(opened))
+    await t.wait_for(3301)
+    saved = await say(t, 3301, "/language ru", "✅")
+    assert "ru" in saved
+    assert "status" in t.menu() and "newcase" not in t.menu()
+    assert "status" in t.menu(language_code="ru")
+    await say(t, 2002, "hello")  # the new coordinator has opened the bot
+    await say(t, ADMIN, "/coordinator add 2002", "now a coordinator")
+    assert "newcase" in t.menu(chat_id=2002)
+    await say(t, ADMIN, "/coordinator remove 2002", "no longer")
+    assert t.menu(chat_id=2002) == []
