@@ -77,7 +77,7 @@ class Conversation:
         self.out(f"{self.names[who]}: {text}")
         before = len(self.telegram.sent_to(who))
         self.telegram.user(who).send_text(text)
-        await self.expect(who, after=before, what=f"an answer to {text.split()[0]}")
+        await self.expect(who, after=before, what=f"an answer to {text.split(maxsplit=1)[0]}")
         return await self.show_new()
 
     async def press(self, who: int, message: SentMessage, button: str) -> None:
