@@ -16,6 +16,7 @@ from casebot.config import Settings
 from casebot.db.database import Database
 from casebot.db.models import Participant
 from casebot.delivery.sender import OutboxSender
+from casebot.domain.reminders import Policy
 from casebot.domain.roles import Role
 from casebot.rendering import Renderer
 from casebot.scheduling.ticker import SweepTicker
@@ -69,12 +70,14 @@ def setup_casebot(
         default_timezone=settings.default_timezone,
         invite_ttl=settings.invite_ttl,
         reminders=ReminderSettings(
-            missing_items_every=settings.missing_items_every,
-            escalate_after=settings.escalate_after,
-            question_every=settings.question_every,
-            hospital_answer_sla=settings.hospital_answer_sla,
-            review_sla=settings.review_sla,
-            stale_after=settings.stale_after,
+            policy=Policy(
+                missing_items_every=settings.missing_items_every,
+                escalate_after=settings.escalate_after,
+                question_every=settings.question_every,
+                hospital_answer_sla=settings.hospital_answer_sla,
+                review_sla=settings.review_sla,
+                stale_after=settings.stale_after,
+            ),
             quiet_hours=settings.quiet_hours,
             holidays=frozenset(settings.holidays),
         ),

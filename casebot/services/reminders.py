@@ -8,7 +8,7 @@ case sets ``reminder_due_at`` to now, so the next sweep looks at it again.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,14 +50,13 @@ REFRESHED_KINDS = ("reminder_", "escalation_", "chase_hospital", "check_in", "re
 
 @dataclass(frozen=True, slots=True)
 class ReminderSettings:
-    """The reminder settings, read once at the composition root."""
+    """The reminder settings, read once at the composition root.
 
-    missing_items_every: timedelta = timedelta(days=3)
-    escalate_after: int = 3
-    question_every: timedelta = timedelta(days=2)
-    hospital_answer_sla: int = 3
-    review_sla: int = 10
-    stale_after: timedelta = timedelta(days=14)
+    ``policy`` carries the rules' intervals; its calendar is replaced per case by one in the
+    coordinator's time zone with ``holidays``.
+    """
+
+    policy: Policy = field(default_factory=Policy)
     quiet_hours: str = "21:00-09:00"
     holidays: frozenset[date] = frozenset()
     batch: int = 500
@@ -96,16 +95,7 @@ class ReminderService(ServiceBase):
     def policy(self, coordinator: Participant | None) -> Policy:
         """The rules' intervals; business days count in the coordinator's time zone."""
         zone = coordinator.timezone if coordinator is not None else self.config.default_timezone
-        s = self.settings
-        return Policy(
-            missing_items_every=s.missing_items_every,
-            escalate_after=s.escalate_after,
-            question_every=s.question_every,
-            hospital_answer_sla=s.hospital_answer_sla,
-            review_sla=s.review_sla,
-            stale_after=s.stale_after,
-            calendar=BusinessCalendar(zone, s.holidays),
-        )
+        return replace(self.settings.policy, calendar=BusinessCalendar(zone, self.settings.holidays))
 
     # --- the sweep --------------------------------------------------------------------------
 

@@ -41,13 +41,22 @@ async def telegram() -> AsyncIterator[BotAPIEmulator]:
 
 
 @pytest.fixture
-async def world(telegram: BotAPIEmulator, database_url: str, clock: ManualClock) -> AsyncIterator[World]:
+def settings_overrides() -> dict[str, object]:
+    """Extra settings for the world; a test parametrizes this name to change them."""
+    return {}
+
+
+@pytest.fixture
+async def world(
+    telegram: BotAPIEmulator, database_url: str, clock: ManualClock, settings_overrides: dict[str, object]
+) -> AsyncIterator[World]:
     """casebot standalone, on long polling against the emulator, with one admin."""
     settings = Settings(
         bot_token=telegram.token,
         database_url=database_url,
         telegram_api_url=telegram.base_url,
         admin_ids=[ADMIN],
+        **settings_overrides,  # type: ignore[arg-type]
     )
     session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
     bot = Bot(telegram.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

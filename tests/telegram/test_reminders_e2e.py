@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from casebot.clock import ManualClock
 from casebot.db.models import Participant
 
@@ -52,6 +54,25 @@ async def test_a_missing_records_reminder_comes_with_buttons_and_can_be_snoozed(
     clock.advance(timedelta(hours=2))
     await sweep(world)
     await t.wait_for(FAMILY, count=2, contains="gentle reminder")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"missing_items_every": "1d", "escalate_after": "1"}])
+async def test_the_reminder_settings_set_the_interval_and_the_escalation(
+    world: World, clock: ManualClock
+) -> None:
+    t = world.telegram
+    await family_case(world)
+    clock.advance(timedelta(hours=23))
+    await sweep(world)
+    await t.settle()
+    assert not [m for m in t.sent_to(FAMILY) if "gentle reminder" in m.text]
+    clock.advance(timedelta(hours=1))  # one day: CASEBOT_MISSING_ITEMS_EVERY=1d, not the default 3d
+    await sweep(world)
+    await t.wait_for(FAMILY, contains="gentle reminder")
+    clock.advance(timedelta(days=1))  # after one unanswered reminder: CASEBOT_ESCALATE_AFTER=1
+    await sweep(world)
+    escalation = await t.wait_for(ADMIN, contains="reminders about missing records went unanswered")
+    assert "C-0001" in escalation[-1].text
 
 
 async def test_a_reminder_due_at_night_arrives_in_the_morning(world: World, clock: ManualClock) -> None:
