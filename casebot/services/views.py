@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from tortoise.functions import Count
 
-from casebot.db.models import AuditEvent, Case, CaseMember, ChecklistItem, Question, RecordFile
+from casebot.db.models import (
+    AuditEvent,
+    Case,
+    CaseMember,
+    ChecklistItem,
+    OutboxMessage,
+    Question,
+    RecordFile,
+)
 from casebot.domain.activity import STALE_AFTER
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.questions import Direction
@@ -93,6 +101,16 @@ class CaseViews(ServiceBase):
                 members__participant_id=actor.participant_id, state__in=list(OPEN_STATES)
             ).order_by("id")
         )
+
+    async def question_asked_in(self, actor: Actor, message_id: int) -> tuple[int, int] | None:
+        """The case and question number that the bot's message ``message_id`` put to this family
+        member, or None when that message asked them nothing."""
+        asked = await OutboxMessage.get_or_none(
+            participant_id=actor.participant_id, sent_message_id=message_id, kind="question_for_family"
+        )
+        if asked is None or asked.case_id is None:
+            return None
+        return asked.case_id, int(asked.payload["number"])
 
     async def list_cases(self, actor: Actor, selector: str | None) -> CaseList:
         """Cases for ``/cases``: all open ones, one state, ``mine``, or ``overdue`` (no activity for 14 days)."""

@@ -6,7 +6,6 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, MagicData
 from aiogram.types import CallbackQuery, Message, User
 
-from casebot.db.models import ChecklistItem, OutboxMessage, Participant
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
@@ -79,19 +78,15 @@ def family_router() -> Router:
         await reply.usage("reply")
 
     @members.message(F.reply_to_message & F.text & ~F.text.startswith("/"))
-    async def reply_to_question(
-        message: Message, participant: Participant, services: Services, actor: Actor, reply: Reply
-    ) -> None:
+    async def reply_to_question(message: Message, services: Services, actor: Actor, reply: Reply) -> None:
         replied = message.reply_to_message
         assert replied is not None
-        asked = await OutboxMessage.get_or_none(
-            participant_id=participant.id, sent_message_id=replied.message_id, kind="question_for_family"
-        )
-        if asked is None or asked.case_id is None:
+        asked = await services.views.question_asked_in(actor, replied.message_id)
+        if asked is None:
             await reply("family/not_a_question")
             return
-        number = int(asked.payload["number"])
-        question = await services.questions.answer(actor, asked.case_id, number, message.text or "")
+        case_id, number = asked
+        question = await services.questions.answer(actor, case_id, number, message.text or "")
         await reply("family/answered", question=question)
 
     @members.message(F.document | F.photo)
@@ -104,10 +99,10 @@ def family_router() -> Router:
         elif len(cases) > 1:
             await message.reply(reply.text("family/which_case"), reply_markup=keyboards.cases(cases))
         else:
-            items = list(await ChecklistItem.filter(case_id=cases[0].id).order_by("position"))
+            card = await services.views.card(actor, cases[0].id)
             await message.reply(
-                reply.text("family/which_item", ref=cases[0].id),
-                reply_markup=keyboards.checklist_items(cases[0], items, renderer, locale),
+                reply.text("family/which_item", ref=card.case.id),
+                reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
             )
 
     @members.callback_query(FileCaseButton.filter())
