@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,21 +22,29 @@ BACKENDS = ["postgres"] if POSTGRES_URL.startswith("postgres") else ["sqlite"]
 STAMP = datetime(2026, 1, 5, 3, 0, tzinfo=UTC).isoformat()
 
 
-async def _fresh_url(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite://{tmp_path / 'upgrade.sqlite3'}"
-    base, _, _ = POSTGRES_URL.rpartition("/")
+async def _on_server(sql: str) -> None:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(POSTGRES_URL))
-        connection = Tortoise.get_connection("default")
-        await connection.execute_script("DROP DATABASE IF EXISTS casebot_upgrade_test")
-        await connection.execute_script("CREATE DATABASE casebot_upgrade_test")
-    return f"{base}/casebot_upgrade_test"
+        await Tortoise.get_connection("default").execute_script(sql)
+
+
+@pytest.fixture
+async def empty_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the run's backend; a PostgreSQL one is dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite://{tmp_path / 'upgrade.sqlite3'}"
+        return
+    name = f"casebot_upgrade_{uuid.uuid4().hex[:8]}"
+    await _on_server(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
+    finally:
+        await _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_the_latest_migrations_apply_to_a_database_holding_cases(backend: str, tmp_path: Path) -> None:
-    url = await _fresh_url(backend, tmp_path)
+async def test_the_latest_migrations_apply_to_a_database_holding_cases(empty_database: str) -> None:
+    url = empty_database
     async with TortoiseContext():
         await migrate_api(config=tortoise_config(url), target="casebot.0001_initial")
     async with TortoiseContext() as context:
