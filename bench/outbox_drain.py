@@ -20,12 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from _postgres import create_database, drop_database  # bench/ is on sys.path when run as a script
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -139,29 +138,6 @@ async def run(backend: str, url: str, count: int) -> Result:
         await database.close()
 
 
-async def create_database(url: str) -> tuple[str, str]:
-    """Create a temporary database on the server of ``url``; return its URL and name."""
-    import asyncpg
-
-    name = f"casebot_bench_outbox_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name
-
-
-async def drop_database(url: str, name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def in_child(backend: str, url: str, messages: int) -> int:
     """Run one backend in its own process: tortoise caches each model's INSERT statement per
     connection name, not per dialect, so SQLite and PostgreSQL cannot follow each other in one."""
@@ -199,7 +175,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         failures += in_child("sqlite", f"sqlite://{Path(folder) / 'bench.sqlite3'}", args.messages) != 0
     if args.postgres:
-        url, name = asyncio.run(create_database(args.postgres))
+        url, name = asyncio.run(create_database(args.postgres, "casebot_bench_outbox"))
         try:
             failures += in_child("postgresql", url, args.messages) != 0
         finally:
