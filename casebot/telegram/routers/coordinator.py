@@ -87,12 +87,10 @@ def coordinator_router() -> Router:
     async def advance(
         message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
     ) -> None:
-        card = await services.views.card(actor, args[0])
-        target = parse_state(args[1], card.case.state)
+        case = await services.cases.visible_case(actor, args[0])
+        target = parse_state(args[1], case.state)
         reason = args[2] if len(args) > 2 else None
-        change = await services.cases.advance(
-            actor, card.case.id, target, expected=card.case.state, reason=reason
-        )
+        change = await services.cases.advance(actor, case.id, target, expected=case.state, reason=reason)
         await reply("staff/advanced", change=change)
 
     @router.callback_query(AdvanceButton.filter())
