@@ -25,9 +25,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from _postgres import create_database, drop_database  # bench/ is on sys.path when run as a script
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from casebot.clock import SystemClock
 from casebot.config import Settings
@@ -99,9 +96,7 @@ async def run(backend: str, url: str, count: int) -> Result:
             with database.bound():
                 await enqueue(telegram, count, clock)
             telegram.enforce_limits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=30)
-            bot = Bot(
-                telegram.token, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-            )
+            bot = telegram.create_bot()
             sender = OutboxSender(bot, database, Renderer(), clock, limits=limits)
             try:
                 with database.bound():

@@ -10,10 +10,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aiogram import Bot, Dispatcher
+from aiogram import Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from pydantic import SecretStr
 
@@ -128,10 +126,7 @@ async def play_demo(out: Callable[[str], None] = print) -> int:
                 telegram_api_url=telegram.base_url,
                 admin_ids=[COORDINATOR],
             )
-            session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-            bot = Bot(
-                telegram.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
-            )
+            bot = telegram.create_bot(default=DefaultBotProperties(parse_mode=ParseMode.HTML))
             dispatcher = Dispatcher()
             setup_casebot(dispatcher, settings, standalone=True)
             polling = asyncio.create_task(

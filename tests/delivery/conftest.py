@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from casebot.clock import Clock, ManualClock
 from casebot.db.database import Database
@@ -41,11 +39,6 @@ class VirtualTime:
         await asyncio.sleep(0)
 
 
-def make_bot(emulator: BotAPIEmulator) -> Bot:
-    """A real aiogram Bot whose aiohttp session talks to the emulator."""
-    return Bot(emulator.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
-
-
 @pytest.fixture
 async def telegram() -> AsyncIterator[BotAPIEmulator]:
     """The Bot API emulator, listening on a local port."""
@@ -56,7 +49,7 @@ async def telegram() -> AsyncIterator[BotAPIEmulator]:
 @pytest.fixture
 async def bot(telegram: BotAPIEmulator) -> AsyncIterator[Bot]:
     """A real aiogram Bot pointed at the emulator."""
-    client = make_bot(telegram)
+    client = telegram.create_bot()
     try:
         yield client
     finally:

@@ -16,7 +16,7 @@ from casebot.delivery.limiter import SendLimits
 from casebot.delivery.sender import LEASE, OutboxSender
 from casebot.testing import BotAPIEmulator
 
-from .conftest import Outbox, SenderFactory, make_bot
+from .conftest import Outbox, SenderFactory
 
 BACKEND = "postgres" if os.environ.get("CASEBOT_TEST_DATABASE_URL", "").startswith("postgres") else "sqlite"
 FAST = SendLimits(rate=500, per_chat_interval=1.0, group_per_minute=20, concurrency=8)
@@ -39,7 +39,7 @@ async def test_two_senders_draining_one_outbox_deliver_every_row_exactly_once(
     await outbox.enqueue_many(people)
     other_database = Database(database_url)
     await other_database.open(apply_migrations=False)
-    other_bot = make_bot(telegram)
+    other_bot = telegram.create_bot()
     first = make_sender(limits=FAST, batch_size=20, instance_id="first")
     second = make_sender(limits=FAST, batch_size=20, instance_id="second", bot=other_bot)
     second.database = other_database

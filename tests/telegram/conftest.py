@@ -10,9 +10,8 @@ from dataclasses import dataclass
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from pydantic import SecretStr
 
 from casebot.clock import ManualClock
 from casebot.config import Settings
@@ -40,6 +39,17 @@ async def telegram() -> AsyncIterator[BotAPIEmulator]:
         yield emulator
 
 
+def emulator_settings(telegram: BotAPIEmulator, database_url: str, **overrides: object) -> Settings:
+    """casebot's settings against this emulator, with ADMIN as the one admin."""
+    return Settings(
+        bot_token=SecretStr(telegram.token),
+        database_url=database_url,
+        telegram_api_url=telegram.base_url,
+        admin_ids=[ADMIN],
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     """Extra settings for the world; a test parametrizes this name to change them."""
@@ -51,15 +61,8 @@ async def world(
     telegram: BotAPIEmulator, database_url: str, clock: ManualClock, settings_overrides: dict[str, object]
 ) -> AsyncIterator[World]:
     """casebot standalone, on long polling against the emulator, with one admin."""
-    settings = Settings(
-        bot_token=telegram.token,
-        database_url=database_url,
-        telegram_api_url=telegram.base_url,
-        admin_ids=[ADMIN],
-        **settings_overrides,  # type: ignore[arg-type]
-    )
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-    bot = Bot(telegram.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    settings = emulator_settings(telegram, database_url, **settings_overrides)
+    bot = telegram.create_bot(default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     dispatcher = Dispatcher()
     setup_casebot(dispatcher, settings, clock=clock, standalone=True)
     started = asyncio.Event()

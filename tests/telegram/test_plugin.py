@@ -8,19 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from aiogram import Bot, Dispatcher, F, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Dispatcher, F, Router
 from aiogram.filters import CommandStart
 from aiogram.types import Message
-from pydantic import SecretStr
 
 from casebot.clock import ManualClock
-from casebot.config import Settings
 from casebot.plugin import setup_casebot
 from casebot.testing import BotAPIEmulator
 
-ADMIN, STRANGER = 1000, 4000
+from .conftest import ADMIN, emulator_settings
+
+STRANGER = 4000
 
 
 def host_router() -> Router:
@@ -42,13 +40,8 @@ def host_router() -> Router:
 async def running_host(
     telegram: BotAPIEmulator, database_url: str, clock: ManualClock, *, host_first: bool
 ) -> AsyncIterator[Dispatcher]:
-    settings = Settings(
-        bot_token=SecretStr(telegram.token),
-        database_url=database_url,
-        telegram_api_url=telegram.base_url,
-        admin_ids=[ADMIN],
-    )
-    bot = Bot(telegram.token, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url)))
+    settings = emulator_settings(telegram, database_url)
+    bot = telegram.create_bot()
     dispatcher = Dispatcher()
     if host_first:
         dispatcher.include_router(host_router())

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import aiohttp
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Dispatcher
 from aiohttp import web
-from pydantic import SecretStr
 
 from casebot.clock import ManualClock
-from casebot.config import Settings
 from casebot.plugin import setup_casebot
 from casebot.testing import BotAPIEmulator
 from casebot.webhook import webhook_app
 
-ADMIN = 1000
+from .conftest import ADMIN, emulator_settings
+
 SECRET = "s3cret-Token_1"
 
 
@@ -23,13 +20,8 @@ async def test_updates_arrive_by_webhook_and_a_wrong_secret_is_refused(
     database_url: str, clock: ManualClock, unused_tcp_port: int
 ) -> None:
     async with BotAPIEmulator() as telegram:
-        settings = Settings(
-            bot_token=SecretStr(telegram.token),
-            database_url=database_url,
-            telegram_api_url=telegram.base_url,
-            admin_ids=[ADMIN],
-        )
-        bot = Bot(telegram.token, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url)))
+        settings = emulator_settings(telegram, database_url)
+        bot = telegram.create_bot()
         dispatcher = Dispatcher()
         setup_casebot(dispatcher, settings, clock=clock, standalone=True)
         public = f"http://127.0.0.1:{unused_tcp_port}"
