@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -14,26 +13,15 @@ class ItemStatus(StrEnum):
     WAIVED = "waived"
 
 
-@dataclass(frozen=True, slots=True)
-class ChecklistTemplate:
-    """An item every new case starts with; ``code`` names it in templates and translations."""
-
-    code: str
-    title: str
-
-
-DEFAULT_CHECKLIST: tuple[ChecklistTemplate, ...] = (
-    ChecklistTemplate("diagnosis_summary", "Diagnosis summary: date, stage, current treatment goal"),
-    ChecklistTemplate("pathology", "Pathology reports, and whether slides or blocks are available"),
-    ChecklistTemplate("imaging", "Imaging reports, plus original image files (DICOM) where possible"),
-    ChecklistTemplate("operative_discharge", "Operative notes and hospital discharge summaries"),
-    ChecklistTemplate(
-        "treatment_history", "Treatment history: chemotherapy, targeted therapy, immunotherapy, radiation"
-    ),
-    ChecklistTemplate("medications_labs", "Medication list, allergies, and key lab trends"),
-    ChecklistTemplate("questions_for_team", "A short list of questions for the reviewing team"),
-    ChecklistTemplate(
-        "translated_summary",
-        "One-page clinical summary translated (translate this and key pathology first, not the whole chart)",
-    ),
+# The items every new case starts with, by code. Their titles live in one place, the templates
+# (templates/<locale>/_macros.j2, item_title), so every reader sees them in their own language.
+DEFAULT_CHECKLIST: tuple[str, ...] = (
+    "diagnosis_summary",
+    "pathology",
+    "imaging",
+    "operative_discharge",
+    "treatment_history",
+    "medications_labs",
+    "questions_for_team",
+    "translated_summary",
 )

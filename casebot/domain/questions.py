@@ -25,6 +25,7 @@ class Topic(StrEnum):
     COMPLICATIONS_AND_FOLLOW_UP = "complications_and_follow_up"
     TRANSLATED_SUMMARY = "translated_summary"
     FOLLOW_UP_QUESTIONS = "follow_up_questions"
+    CARE_ELSEWHERE = "care_elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ STANDARD_HOSPITAL_QUESTIONS: tuple[StandardQuestion, ...] = (
     StandardQuestion(Topic.TRANSLATION, "Are translations required, and if so, which documents matter most?"),
     StandardQuestion(
         Topic.REPEAT_TESTS,
-        "How is outside pathology handled: will pathology or imaging need to be repeated on arrival?",
+        "Can outside pathology and imaging be reviewed directly, or will they be repeated on arrival?",
     ),
     StandardQuestion(Topic.REVIEW_DURATION, "How long does review usually take once the file is complete?"),
     StandardQuestion(
@@ -55,4 +56,7 @@ STANDARD_HOSPITAL_QUESTIONS: tuple[StandardQuestion, ...] = (
     ),
     StandardQuestion(Topic.TRANSLATED_SUMMARY, "Will the patient receive a translated written summary?"),
     StandardQuestion(Topic.FOLLOW_UP_QUESTIONS, "How are follow-up questions handled after the opinion?"),
+    StandardQuestion(
+        Topic.CARE_ELSEWHERE, "What is the plan if the recommendation is to continue care elsewhere?"
+    ),
 )

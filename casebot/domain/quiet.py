@@ -8,7 +8,8 @@ from datetime import time
 
 from casebot.errors import InvalidInput
 
-_WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
+# ASCII digits only: \d would also read Arabic-Indic and other scripts' digits.
+_WINDOW = re.compile(r"^\s*([0-9]{1,2})(?::([0-9]{2}))?\s*-\s*([0-9]{1,2})(?::([0-9]{2}))?\s*$")
 NO_QUIET_HOURS = ("", "off", "none", "-")
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from casebot.domain.numbers import MAX_INT32
 from casebot.errors import InvalidReference
 
-_REF = re.compile(r"^\s*#?C-?0*(\d{1,9})\s*$", re.IGNORECASE)
+# ASCII digits only (``\d`` would also match Arabic-Indic and other digits), and no more than
+# a 32-bit column holds; leading zeros are forgiven and not counted.
+_REF = re.compile(r"\s*#?[Cc]-?0*([0-9]{1,10})\s*")
 
 
 def format_ref(case_id: int) -> str:
@@ -16,7 +19,8 @@ def format_ref(case_id: int) -> str:
 
 def parse_ref(text: str) -> int:
     """The case number in a reference; forgiving of case, a missing dash and leading zeros."""
-    match = _REF.match(text)
-    if match is None or int(match.group(1)) == 0:
+    match = _REF.fullmatch(text)
+    number = int(match.group(1)) if match is not None else 0
+    if not 0 < number <= MAX_INT32:
         raise InvalidReference(text)
-    return int(match.group(1))
+    return number

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from casebot.domain.calendar import BusinessCalendar
+from casebot.domain.calendar import HOSPITAL_ZONE, BusinessCalendar
 from casebot.domain.states import FINAL_STATES, CaseState
 
 CHECK_IN_DAYS = (7, 30)
+# The hospital is chased while it still has the case: not once the family has gone home with the opinion.
+CHASED_STATES = frozenset(
+    {CaseState.RECORDS_GATHERING, CaseState.SENT, CaseState.UNDER_REVIEW, CaseState.OPINION_RECEIVED}
+)
 
 
 class Audience(StrEnum):
@@ -63,7 +67,7 @@ class Policy:
     hospital_answer_sla: int = 3
     review_sla: int = 10
     stale_after: timedelta = timedelta(days=14)
-    calendar: BusinessCalendar = field(default_factory=lambda: BusinessCalendar("Asia/Shanghai"))
+    calendar: BusinessCalendar = field(default_factory=lambda: BusinessCalendar(HOSPITAL_ZONE, official=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +204,7 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
 def _hospital_chase(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
     """Chase the hospital when questions to it stay unanswered past the SLA (counted from when
     the hospital was chosen): one reminder per SLA period listing every overdue question."""
-    if facts.hospital_set_at is None or not facts.hospital_questions:
+    if facts.hospital_set_at is None or not facts.hospital_questions or facts.state not in CHASED_STATES:
         return []
     calendar = policy.calendar
     anchors = {q.number: max(q.asked_at, facts.hospital_set_at) for q in facts.hospital_questions}
@@ -293,3 +297,13 @@ def next_due_at(facts: CaseFacts, policy: Policy, now: datetime) -> datetime | N
     """The earliest moment a rule may fire next: what the sweep's index is ordered by."""
     soonest = upcoming(facts, policy, now)
     return soonest[0].due_at if soonest else None
+
+
+def check_in_is_open(round_: int, state: CaseState, follow_up_since: datetime, now: datetime) -> bool:
+    """Whether a family may answer the ``round_``-day check-in now: the case is in home follow-up
+    and that day has come (an answer forged ahead of time would silence the real check-in)."""
+    return (
+        round_ in CHECK_IN_DAYS
+        and state == CaseState.HOME_FOLLOW_UP
+        and now >= follow_up_since + timedelta(days=round_)
+    )

@@ -49,7 +49,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     # The hospital asks for more records or a repeat test.
     Transition("request_more_records", S.SENT, S.RECORDS_GATHERING, needs_reason=True),
     Transition("request_more_records", S.UNDER_REVIEW, S.RECORDS_GATHERING, needs_reason=True),
-    *(Transition("withdraw", state, S.WITHDRAWN) for state in OPEN_STATES),
+    # The family stops: kept read-only for good, so the audit trail must say why.
+    *(Transition("withdraw", state, S.WITHDRAWN, needs_reason=True) for state in OPEN_STATES),
 )
 del S
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from casebot.domain.numbers import MAX_INT32
 from casebot.domain.refs import format_ref, parse_ref
-from casebot.domain.text import MAX_TEXT_LENGTH, clean_text
+from casebot.domain.text import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    clean_file_name,
+    clean_name,
+    clean_text,
+)
 from casebot.errors import InvalidReference, InvalidText
 
 
@@ -14,11 +21,31 @@ def test_a_reference_is_read_however_it_is_typed(typed: str) -> None:
     assert parse_ref(typed) == 42
 
 
-@pytest.mark.parametrize("typed", ["", "42x", "D-0042", "C-", "C-0", "C-0042; drop"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "42x",
+        "D-0042",
+        "C-",
+        "C-0",
+        "C-0042; drop",
+        "C-٤٢",  # Arabic-Indic digits: \d matches them, int() reads them as 42
+        "C-４２",  # fullwidth digits
+        "C-4²",
+        f"C-{MAX_INT32 + 1}",  # past the 32-bit id column: the lookup would fail in the database
+        "C-99999999999999999999",
+    ],
+)
 def test_a_malformed_reference_is_refused_readably(typed: str) -> None:
     with pytest.raises(InvalidReference) as raised:
         parse_ref(typed)
     assert "C-0042" in raised.value.message
+
+
+def test_the_largest_case_number_the_database_holds_is_a_reference() -> None:
+    assert parse_ref(f"C-{MAX_INT32}") == MAX_INT32
+    assert parse_ref("C-000000000000042") == 42
 
 
 def test_references_are_zero_padded() -> None:
@@ -36,3 +63,75 @@ def test_overlong_text_is_refused_with_its_length() -> None:
     with pytest.raises(InvalidText) as raised:
         clean_text("x" * 5000, what="question")
     assert "5,000" in raised.value.message and f"{MAX_TEXT_LENGTH:,}" in raised.value.message
+
+
+INVISIBLE = [
+    "\u200b\u200b\u200b",  # zero-width spaces
+    "\u200d\u200c",  # joiners with nothing to join
+    "\ufeff",  # byte order mark
+    "\u202e\u202c",  # right-to-left override and its pop
+    "\u2066\u2069",  # an isolate and its pop
+    "\u00ad",  # soft hyphen
+    "\x00\x07\x1b",  # NUL, bell, escape
+    "\u2060 \t \u200b",  # word joiner, spaces, a tab
+]
+
+
+@pytest.mark.parametrize("text", INVISIBLE)
+def test_text_of_invisible_characters_is_refused_as_empty(text: str) -> None:
+    with pytest.raises(InvalidText, match="invisible") as raised:
+        clean_text(text, what="case label")
+    assert "case label" in raised.value.message
+    with pytest.raises(InvalidText, match="invisible"):
+        clean_name(text, what="case label")
+
+
+def test_a_right_to_left_override_cannot_disguise_a_file_extension() -> None:
+    # Shown as "CT-exe.pdf" to the coordinator if kept; really an .exe.
+    assert clean_file_name("CT-\u202efdp.exe") == "CT-fdp.exe"
+
+
+@pytest.mark.parametrize("name", [None, "", "   ", "\u200b\u202e", "\x00"])
+def test_a_file_name_with_nothing_visible_is_none(name: str | None) -> None:
+    assert clean_file_name(name) is None
+
+
+def test_a_long_file_name_is_cut_to_255_characters_keeping_its_extension() -> None:
+    name = clean_file_name("scan " * 100 + "final.pdf")
+    assert name is not None and len(name) <= 255 and name.endswith(".pdf")
+    assert clean_file_name("x" * 300) == "x" * 255
+
+
+def test_a_file_name_is_one_line() -> None:
+    assert clean_file_name("CT\nreport\t2026.pdf") == "CT report 2026.pdf"
+
+
+def test_free_text_keeps_its_lines_but_loses_hidden_characters() -> None:
+    typed = "\ufeffBlocks\u200b are\u00ad available.\r\nSlides:\tno.\u2028Ask\x1b[31m again\x00"
+    assert clean_text(typed, what="answer") == "Blocks are available.\nSlides: no.\nAsk[31m again"
+
+
+def test_a_lone_surrogate_that_could_not_be_stored_is_dropped() -> None:
+    assert clean_text("ok\ud800", what="answer") == "ok"
+
+
+def test_joiners_inside_an_emoji_or_a_word_are_kept() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert clean_text(f"Thanks {family}", what="note") == f"Thanks {family}"
+    assert clean_text("\u200dhi\u200d", what="note") == "hi"
+
+
+def test_a_name_is_one_line_with_spaces_collapsed() -> None:
+    assert clean_name("  Peking\u3000Union \n Medical\tCollege\u202e ", what="hospital") == (
+        "Peking Union Medical College"
+    )
+
+
+def test_a_name_longer_than_its_limit_is_refused() -> None:
+    assert clean_name("x" * MAX_NAME_LENGTH, what="hospital") == "x" * MAX_NAME_LENGTH
+    with pytest.raises(InvalidText, match="hospital"):
+        clean_name("x" * (MAX_NAME_LENGTH + 1), what="hospital")
+
+
+def test_the_limit_counts_only_what_is_kept() -> None:
+    assert clean_name("\u200b" * 500 + "Ward 3", what="department", limit=10) == "Ward 3"
