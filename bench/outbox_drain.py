@@ -30,9 +30,9 @@ from casebot.clock import SystemClock
 from casebot.config import Settings
 from casebot.db.database import Database, migrate
 from casebot.db.models import OutboxMessage, OutboxStatus, Participant
-from casebot.delivery.limiter import SendLimits
-from casebot.delivery.sender import OutboxSender
+from casebot.delivery import OutboxSender, SendLimits
 from casebot.rendering import Renderer
+from casebot.telegram.notices import notice_composer
 from casebot.testing import BotAPIEmulator
 
 FIRST_USER = 100_000
@@ -97,7 +97,7 @@ async def run(backend: str, url: str, count: int) -> Result:
                 await enqueue(telegram, count, clock)
             telegram.enforce_limits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=30)
             bot = telegram.create_bot()
-            sender = OutboxSender(bot, database, Renderer(), clock, limits=limits)
+            sender = OutboxSender(bot, database, clock, compose=notice_composer(Renderer()), limits=limits)
             try:
                 with database.bound():
                     started = time.monotonic()

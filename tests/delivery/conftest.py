@@ -13,11 +13,13 @@ from aiogram import Bot
 from casebot.clock import Clock, ManualClock
 from casebot.db.database import Database
 from casebot.db.models import Case, OutboxMessage, Participant
-from casebot.delivery.limiter import SendLimits
-from casebot.delivery.sender import OutboxSender
+from casebot.delivery import OutboxSender, SendLimits
+from casebot.delivery.hooks import OnBlocked
 from casebot.domain.roles import Role
 from casebot.rendering import Renderer
 from casebot.testing import BotAPIEmulator, SentMessage
+
+from .composing import notice_composer
 
 TOKEN = "424242:DELIVERY-TEST-TOKEN"
 
@@ -62,16 +64,45 @@ def virtual_time() -> VirtualTime:
     return VirtualTime()
 
 
+def mark_blocked_and_tell_coordinator(clock: Clock) -> OnBlocked:
+    """An ``on_blocked`` hook doing what casebot's services do: the participant is marked blocked,
+    and the case's coordinator gets one ``recipient_blocked`` notice."""
+
+    async def on_blocked(row: OutboxMessage, participant: Participant) -> None:
+        await Participant.filter(id=participant.id).update(blocked=True)
+        if row.case_id is None:
+            return
+        case = await Case.get_or_none(id=row.case_id)
+        if case is None or case.coordinator_id is None or case.coordinator_id == participant.id:
+            return
+        now = clock.now()
+        await OutboxMessage.get_or_create(
+            dedupe_key=f"recipient_blocked:{participant.id}:{case.id}",
+            defaults={
+                "participant_id": case.coordinator_id,
+                "case_id": case.id,
+                "kind": "recipient_blocked",
+                "payload": {"case_id": case.id},
+                "available_at": now,
+                "created_at": now,
+            },
+        )
+
+    return on_blocked
+
+
 SenderFactory = Callable[..., OutboxSender]
 
 
 @pytest.fixture
 def make_sender(bot: Bot, db: Database, clock: ManualClock) -> SenderFactory:
-    """Build a sender on the test database and clock; keyword arguments override the defaults."""
+    """Build a sender on the test database and clock; keyword arguments override the defaults
+    (``compose``: casebot's notices)."""
 
     def build(**options: Any) -> OutboxSender:
         options.setdefault("limits", SendLimits())
-        return OutboxSender(options.pop("bot", bot), db, Renderer(), options.pop("clock", clock), **options)
+        options.setdefault("compose", notice_composer(Renderer()))
+        return OutboxSender(options.pop("bot", bot), db, options.pop("clock", clock), **options)
 
     return build
 
@@ -137,11 +168,14 @@ class Outbox:
         case: Case | None = None,
         marker: str | None = None,
         available_at: datetime | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> OutboxMessage:
-        """A member_joined notice; ``marker`` (instead of the case reference) makes its text unique."""
+        """A member_joined notice; ``marker`` (instead of the case reference) makes its text unique.
+        ``payload`` replaces the whole payload."""
         self._keys += 1
         now = self.clock.now()
-        payload = {"ref": marker} if marker is not None else {}
+        if payload is None:
+            payload = {"ref": marker} if marker is not None else {}
         return await OutboxMessage.create(
             dedupe_key=f"test:{self._keys}:{participant.id}",
             participant_id=participant.id,

@@ -12,8 +12,8 @@ from pathlib import Path
 from casebot.clock import ManualClock
 from casebot.db.database import Database
 from casebot.db.models import OutboxMessage, OutboxStatus
-from casebot.delivery.limiter import SendLimits
-from casebot.delivery.sender import LEASE, OutboxSender
+from casebot.delivery import OutboxSender, SendLimits
+from casebot.delivery.store import LEASE
 from casebot.testing import BotAPIEmulator
 
 from .conftest import Outbox, SenderFactory

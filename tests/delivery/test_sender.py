@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from casebot.clock import ManualClock
 from casebot.db.models import OutboxMessage, OutboxStatus, Participant
-from casebot.delivery.sender import MAX_ATTEMPTS, backoff
+from casebot.delivery import Outgoing
+from casebot.delivery.store import MAX_ATTEMPTS, backoff
+from casebot.domain.notices import Deliver, Drop, SendDecision
 from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.testing import BotAPIEmulator
 
-from .conftest import TOKEN, Outbox, SenderFactory, VirtualTime, later, texts
+from .conftest import (
+    TOKEN,
+    Outbox,
+    SenderFactory,
+    VirtualTime,
+    later,
+    mark_blocked_and_tell_coordinator,
+    texts,
+)
 
 
 async def test_each_due_row_is_delivered_once_and_marked_sent_with_its_message_id(
@@ -180,10 +191,41 @@ async def test_a_message_that_keeps_failing_is_given_up_after_the_maximum_attemp
     assert not [message for message in ours if "Confidential" in message or TOKEN.split(":")[1] in message]
 
 
+async def test_a_message_telegram_took_but_answered_unreadably_is_sent_once_and_its_answer_not_logged(
+    telegram: BotAPIEmulator,
+    outbox: Outbox,
+    make_sender: SenderFactory,
+    clock: ManualClock,
+    virtual_time: VirtualTime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    telegram.user(6351, first_name="Xiaoling")
+    ann = await outbox.person(6351)
+    row = await outbox.enqueue(ann, marker="Confidential diagnosis")
+    telegram.fail_next("sendMessage", unreadable=True)  # a Bot API newer than aiogram
+    sender = make_sender(monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
+
+    assert await sender.drain() == 1
+    clock.advance(timedelta(hours=1))
+    assert await sender.drain() == 0
+
+    assert texts(telegram.sent_to(ann.chat_id)) == ["👋 A family member joined Confidential diagnosis."]
+    await row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
+    assert row.sent_message_id == telegram.last(ann.chat_id).message_id
+    ours = [
+        record.getMessage() for record in caplog.records if record.name.startswith(("casebot", "aiogram"))
+    ]
+    assert any("answer was unreadable (ClientDecodeError)" in message for message in ours)
+    assert not [message for message in ours if "Confidential" in message or "Xiaoling" in message]
+
+
 async def test_a_recipient_who_blocked_the_bot_is_marked_blocked_and_the_coordinator_is_told_once(
     telegram: BotAPIEmulator,
     outbox: Outbox,
     make_sender: SenderFactory,
+    clock: ManualClock,
     virtual_time: VirtualTime,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -193,7 +235,11 @@ async def test_a_recipient_who_blocked_the_bot_is_marked_blocked_and_the_coordin
     case = await outbox.case(coordinator)
     rows = [await outbox.enqueue(ann, case=case, marker=f"notice {n}") for n in range(3)]
     telegram.block(ann.chat_id)
-    sender = make_sender(monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
+    sender = make_sender(
+        on_blocked=mark_blocked_and_tell_coordinator(clock),
+        monotonic=virtual_time.monotonic,
+        sleep=virtual_time.sleep,
+    )
 
     await sender.drain()
 
@@ -224,13 +270,21 @@ async def test_a_recipient_who_blocked_the_bot_is_marked_blocked_and_the_coordin
 
 
 async def test_a_blocked_recipient_without_a_coordinator_on_the_case_is_simply_dropped(
-    telegram: BotAPIEmulator, outbox: Outbox, make_sender: SenderFactory, virtual_time: VirtualTime
+    telegram: BotAPIEmulator,
+    outbox: Outbox,
+    make_sender: SenderFactory,
+    clock: ManualClock,
+    virtual_time: VirtualTime,
 ) -> None:
     ann = await outbox.person(6501)
     case = await outbox.case(None)
     row = await outbox.enqueue(ann, case=case)
     telegram.deactivate(ann.chat_id)
-    sender = make_sender(monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
+    sender = make_sender(
+        on_blocked=mark_blocked_and_tell_coordinator(clock),
+        monotonic=virtual_time.monotonic,
+        sleep=virtual_time.sleep,
+    )
 
     assert await sender.drain() == 0
 
@@ -338,14 +392,13 @@ async def test_a_notice_carries_the_buttons_of_its_kind(
     ann = await outbox.person(7101)
     await outbox.enqueue(ann, marker="with a button")
 
-    def buttons(kind: str, payload: dict[str, object], locale: str) -> InlineKeyboardMarkup | None:
-        if kind != "member_joined":
-            return None
-        return InlineKeyboardMarkup(
+    def with_buttons(row: OutboxMessage, payload: dict[str, Any], participant: Participant) -> Outgoing:
+        buttons = InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text=f"Open {payload['ref']}", callback_data="open")]]
         )
+        return Outgoing([f"A family member joined {payload['ref']}."], buttons)
 
-    sender = make_sender(markup=buttons, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
+    sender = make_sender(compose=with_buttons, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
 
     assert await sender.drain() == 1
     assert telegram.last(ann.chat_id).button_texts == ["Open with a button"]
@@ -358,12 +411,12 @@ async def test_a_notice_that_no_longer_applies_when_its_turn_comes_is_not_sent(
     stale = await outbox.enqueue(ann, marker="already done")
     current = await outbox.enqueue(ann, marker="old wording")
 
-    async def refresh(row: OutboxMessage) -> dict[str, object] | None:
+    async def check(row: OutboxMessage, participant: Participant) -> SendDecision:
         if row.id == stale.id:
-            return None
-        return {"ref": "new wording"}
+            return Drop("no longer applies")
+        return Deliver({"ref": "new wording"})
 
-    sender = make_sender(refresh=refresh, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
+    sender = make_sender(check=check, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep)
 
     assert await sender.drain() == 1
     assert texts(telegram.sent_to(ann.chat_id)) == ["👋 A family member joined new wording."]

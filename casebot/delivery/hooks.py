@@ -1,0 +1,32 @@
+"""What the composition root gives the sender: how a row becomes a message, and who decides the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from casebot.db.models import OutboxMessage, Participant
+from casebot.domain.notices import SendDecision
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One outbox row as Telegram will show it."""
+
+    parts: list[str]
+    """The text already split into Telegram-sized HTML parts, sent in this order."""
+    reply_markup: Any | None = None
+    """The buttons, on the last part."""
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("a message has at least one part")
+
+
+Compose = Callable[[OutboxMessage, dict[str, Any], Participant], Outgoing]
+"""(row, payload as of sending, recipient) -> the message. Raising makes the row dead unsent."""
+SendCheck = Callable[[OutboxMessage, Participant], Awaitable[SendDecision]]
+"""Asked right before a row's first part goes, with the recipient as the database has them then."""
+OnBlocked = Callable[[OutboxMessage, Participant], Awaitable[None]]
+"""Telegram answered 403 for the recipient of this row (they blocked the bot or are gone)."""
