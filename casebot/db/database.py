@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from asyncpg import exceptions as asyncpg_errors
 from tortoise.context import TortoiseContext, _current_context
+from tortoise.exceptions import (
+    DBConnectionError,
+    IntegrityError,
+    NotExistOrMultiple,
+    NoValuesFetched,
+    OperationalError,
+    TransactionManagementError,
+)
 from tortoise.migrations.api import migrate as migrate_api
+
+_DATABASE_FAILURES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    DBConnectionError,
+    TransactionManagementError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    asyncpg_errors.PostgresConnectionError,
+    asyncpg_errors.InterfaceError,
+    asyncpg_errors.OperatorInterventionError,
+    asyncpg_errors.InsufficientResourcesError,
+    asyncpg_errors.TransactionRollbackError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+# What SQLite says when the file, not the query, is the trouble.
+_SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o", "readonly", "closed", "busy")
+_NOT_FAILURES: tuple[type[BaseException], ...] = (IntegrityError, NotExistOrMultiple, NoValuesFetched)
 
 APP_LABEL = "casebot"
 MODELS_MODULE = "casebot.db.models"
@@ -48,12 +79,18 @@ class Database:
         self.url = database_url
         self._context: TortoiseContext | None = None
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the database was opened (it may still fail a query if the server went away)."""
+        return self._context is not None
+
     async def open(self, *, apply_migrations: bool = True, process_default: bool = False) -> None:
         """Migrate (when asked) and connect.
 
         ``process_default`` also makes this database the one used where nothing is bound
         (tests and one-shot commands); only one database in a process can be that.
         """
+        _check_sqlite_folder(self.url)
         if apply_migrations:
             await migrate(self.url)
         context = TortoiseContext()
@@ -83,6 +120,38 @@ class Database:
         if self._context is not None:
             await self._context.close_connections()
             self._context = None
+
+
+def _check_sqlite_folder(database_url: str) -> None:
+    """A SQLite file in a folder that does not exist cannot be opened, and tortoise 1.1 then waits
+    forever on its connection lock instead of failing: fail at once, saying why."""
+    if not database_url.startswith("sqlite://"):
+        return
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).parent.is_dir():
+        raise FileNotFoundError("the folder of the SQLite database file does not exist")
+
+
+def is_database_failure(error: BaseException) -> bool:
+    """Whether an exception means the database failed (unreachable, gone, locked, a broken
+    connection) rather than a bug in casebot: such a request may succeed if tried again.
+
+    The deepest driver error in the chain decides: tortoise wraps a refused connection and an
+    integer that does not fit alike, and only the first is worth trying again.
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    root = chain[-1]
+    if isinstance(root, _NOT_FAILURES):
+        return False
+    if isinstance(root, sqlite3.Error):
+        return isinstance(root, sqlite3.OperationalError) and any(
+            words in str(root) for words in _SQLITE_OUTAGES
+        )
+    return isinstance(root, _DATABASE_FAILURES)
 
 
 # For developers' `tortoise makemigrations` (named in pyproject.toml's [tool.tortoise]); the

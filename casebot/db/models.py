@@ -131,6 +131,8 @@ class RecordFile(Model):
     file_name = fields.CharField(max_length=255, null=True)
     file_size = fields.BigIntField(null=True)
     mime_type = fields.CharField(max_length=100, null=True)
+    # document, photo, video, audio or voice: what Telegram method can send it on.
+    kind = fields.CharField(max_length=12, default="document", db_default="document")
     downloadable = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()
 
@@ -159,6 +161,8 @@ class Question(Model):
     answered_by: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "casebot.Participant", related_name="questions_answered", null=True, on_delete=fields.SET_NULL
     )
+    # A coordinator's reading of the hospital's answer: ok clears a red flag, concern keeps it.
+    verdict = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "questions"
@@ -264,6 +268,10 @@ class OutboxMessage(Model):
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     sent_message_id = fields.BigIntField(null=True)
+    # A long message goes in parts: how many reached Telegram, and the id of the last one
+    # (the part that says "reply to this message").
+    parts_sent = fields.IntField(default=0, db_default=0)
+    last_message_id = fields.BigIntField(null=True)
     last_error = fields.CharField(max_length=300, null=True)
     # A sender instance claims rows for a short lease; a crashed sender's rows come back after it.
     claimed_by = fields.CharField(max_length=64, null=True)
@@ -271,7 +279,11 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "available_at"), ("participant_id", "sent_message_id"))
+        indexes = (
+            ("status", "available_at"),
+            ("participant_id", "sent_message_id"),
+            ("participant_id", "last_message_id"),
+        )
 
 
 class CheckIn(Model):
@@ -291,3 +303,4 @@ class CheckIn(Model):
 
     class Meta:
         table = "check_ins"
+        unique_together = (("case", "round"),)

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from casebot.clock import Clock
+from casebot.domain.quiet import parse_quiet_hours
 from casebot.services.base import Actor, ServiceConfig
 from casebot.services.cases import CaseService
 from casebot.services.checklist import ChecklistService
 from casebot.services.invites import InviteService
+from casebot.services.outbox import OutboxRules
 from casebot.services.participants import ParticipantService
 from casebot.services.questions import QuestionService
 from casebot.services.reminders import ReminderService, ReminderSettings
@@ -29,6 +31,7 @@ class Services:
     participants: ParticipantService
     views: CaseViews
     reminders: ReminderService
+    outbox: OutboxRules
 
     @classmethod
     def build(
@@ -42,12 +45,14 @@ class Services:
         reminders: ReminderSettings | None = None,
     ) -> Services:
         """Wire the services over one clock and configuration."""
+        reminders = reminders or ReminderSettings()
         config = ServiceConfig(
             clock=clock,
             admin_ids=admin_ids,
             default_locale=default_locale,
             default_timezone=default_timezone,
             invite_ttl=invite_ttl,
+            quiet_hours=parse_quiet_hours(reminders.quiet_hours) if reminders.quiet_hours else None,
         )
         return cls(
             cases=CaseService(config),
@@ -55,6 +60,7 @@ class Services:
             questions=QuestionService(config),
             invites=InviteService(config),
             participants=ParticipantService(config),
-            views=CaseViews(config),
+            views=CaseViews(config, stale_after=reminders.policy.stale_after),
             reminders=ReminderService(config, reminders),
+            outbox=OutboxRules(config),
         )

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from casebot.clock import Clock
-from casebot.db.models import AuditEvent, Case, CaseMember, OutboxMessage
+from casebot.db.models import AuditEvent, Case, CaseMember, OutboxMessage, Participant
+from casebot.domain.calendar import next_allowed
+from casebot.domain.notices import is_held_for_quiet_hours
+from casebot.domain.quiet import QuietHours, parse_quiet_hours
 from casebot.domain.refs import format_ref, parse_ref
 from casebot.domain.roles import Role
 from casebot.errors import CaseClosed, CaseNotFound, NotAllowed
+
+
+@dataclass(slots=True)
+class WriteLog:
+    """What the service calls of one request committed: the error root says from it whether a
+    change was saved before something else failed."""
+
+    committed: int = 0
+
+
+_write_log: ContextVar[WriteLog | None] = ContextVar("casebot_write_log", default=None)
+
+
+def start_write_log() -> WriteLog:
+    """Count the writes committed from here on in this task (one request)."""
+    log = WriteLog()
+    _write_log.set(log)
+    return log
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +64,7 @@ class ServiceConfig:
     default_locale: str
     default_timezone: str
     invite_ttl: timedelta
+    quiet_hours: QuietHours | None = field(default=None)
 
 
 class ServiceBase:
@@ -49,6 +76,15 @@ class ServiceBase:
     def now(self) -> datetime:
         """The service clock's time."""
         return self.config.clock.now()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One write: everything inside commits together or not at all."""
+        async with in_transaction():
+            yield
+        log = _write_log.get()
+        if log is not None:
+            log.committed += 1
 
     @staticmethod
     def require_staff(actor: Actor) -> None:
@@ -86,6 +122,18 @@ class ServiceBase:
         """Serialise writers of one case inside a transaction (a no-op on SQLite, whose
         transactions already hold the single connection)."""
         await Case.select_for_update().filter(id=case.id).only("id").first()
+
+    async def locked_case(self, actor: Actor, reference: str | int, *, writable: bool = True) -> Case:
+        """Inside a transaction: lock the case row, then read it and check the actor may act on it.
+
+        Every check that gates a write runs on what this returns, after the lock, so a
+        withdrawal or another change committed meanwhile cannot slip between check and write.
+        """
+        case = await self.visible_case(actor, reference)
+        locked = await Case.select_for_update().get(id=case.id)
+        if writable and locked.state.is_final:
+            raise CaseClosed(format_ref(locked.id), locked.state.value)
+        return locked
 
     async def audit(
         self,
@@ -126,22 +174,37 @@ class ServiceBase:
         The dedupe key ties the notice to its audit row, so one change never notifies one
         person twice, whatever retries happen.
         """
+        wanted = [recipient for recipient in dict.fromkeys(recipient_ids) if recipient is not None]
+        if not wanted:
+            return
         now = self.now()
-        rows = [
-            OutboxMessage(
-                dedupe_key=f"{kind}:{event.id}:{recipient}",
-                participant_id=recipient,
-                case_id=event.case_id,
-                kind=kind,
-                payload=payload,
-                available_at=now,
-                created_at=now,
-            )
-            for recipient in dict.fromkeys(recipient_ids)
-            if recipient is not None
-        ]
-        if rows:
-            await OutboxMessage.bulk_create(rows)
+        held = is_held_for_quiet_hours(kind)
+        recipients = await Participant.filter(id__in=wanted) if held else []
+        not_before = {person.id: self.not_in_quiet_hours(person, now) for person in recipients}
+        await OutboxMessage.bulk_create(
+            [
+                OutboxMessage(
+                    dedupe_key=f"{kind}:{event.id}:{recipient}",
+                    participant_id=recipient,
+                    case_id=event.case_id,
+                    kind=kind,
+                    payload=payload,
+                    available_at=not_before.get(recipient, now),
+                    created_at=now,
+                )
+                for recipient in wanted
+            ]
+        )
+
+    def quiet_hours_of(self, person: Participant) -> QuietHours | None:
+        """A person's own quiet hours, or the service default when they set none."""
+        if person.quiet_hours is None:
+            return self.config.quiet_hours
+        return parse_quiet_hours(person.quiet_hours or "off")
+
+    def not_in_quiet_hours(self, person: Participant, moment: datetime) -> datetime:
+        """``moment``, or the end of the person's quiet hours when it falls inside them."""
+        return next_allowed(moment, person.timezone, self.quiet_hours_of(person))
 
     @staticmethod
     async def family_ids(case: Case) -> list[int]:

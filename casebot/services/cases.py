@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from casebot.db.models import (
     AuditEvent,
     Case,
@@ -21,12 +19,19 @@ from casebot.db.models import (
 )
 from casebot.domain.checklist import DEFAULT_CHECKLIST, ItemStatus
 from casebot.domain.questions import STANDARD_HOSPITAL_QUESTIONS, Direction
-from casebot.domain.readiness import HospitalFacts, RedFlag, check_move, red_flags
+from casebot.domain.readiness import (
+    HospitalFacts,
+    RedFlag,
+    Verdict,
+    check_move,
+    concerns,
+    red_flags,
+)
 from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.domain.states import CaseState, transition_for
-from casebot.domain.text import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, clean_text
-from casebot.errors import InvalidInput, StateConflict
+from casebot.domain.text import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, clean_name, clean_text
+from casebot.errors import InvalidInput, ItemRef, StateConflict
 from casebot.services.base import Actor, ServiceBase
 
 ERASED = ""
@@ -46,25 +51,32 @@ class StateChange:
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """What stands between a case and sending it."""
+    """What stands between a case and sending it: open red flags (with the concerns among them)
+    and the items still missing."""
 
     red_flags: tuple[RedFlag, ...]
+    concerns: tuple[RedFlag, ...]
     missing_items: tuple[ChecklistItem, ...]
+
+    @property
+    def missing_refs(self) -> tuple[ItemRef, ...]:
+        """The missing items as an error names them."""
+        return tuple(ItemRef(i.position, i.code, i.title) for i in self.missing_items)
 
 
 async def readiness(case: Case) -> Readiness:
     """The red flags still open and the items still missing."""
     answered = await Question.filter(
         case_id=case.id, direction=Direction.TO_HOSPITAL, answered_at__isnull=False, topic__isnull=False
-    ).values_list("topic", flat=True)
+    ).values_list("topic", "verdict")
     facts = HospitalFacts(
         hospital=case.hospital,
         department=case.department,
         reviewer=case.reviewer,
-        answered_topics=frozenset(answered),  # type: ignore[arg-type]
+        verdicts={topic: Verdict(verdict) for topic, verdict in answered if verdict},
     )
     missing = await ChecklistItem.filter(case_id=case.id, status=ItemStatus.MISSING).order_by("position")
-    return Readiness(red_flags(facts), tuple(missing))
+    return Readiness(red_flags(facts), concerns(facts), tuple(missing))
 
 
 class CaseService(ServiceBase):
@@ -73,9 +85,9 @@ class CaseService(ServiceBase):
     async def open_case(self, actor: Actor, label: str) -> Case:
         """Open a case with the default checklist and the standard questions to the hospital."""
         self.require_staff(actor)
-        label = clean_text(label, what="case label", limit=MAX_LABEL_LENGTH)
+        label = clean_name(label, what="case label", limit=MAX_LABEL_LENGTH)
         now = self.now()
-        async with in_transaction():
+        async with self.transaction():
             case = await Case.create(
                 label=label,
                 coordinator_id=actor.participant_id,
@@ -87,8 +99,8 @@ class CaseService(ServiceBase):
             )
             await ChecklistItem.bulk_create(
                 [
-                    ChecklistItem(case_id=case.id, position=n, code=item.code, status_changed_at=now)
-                    for n, item in enumerate(DEFAULT_CHECKLIST, start=1)
+                    ChecklistItem(case_id=case.id, position=n, code=code, status_changed_at=now)
+                    for n, code in enumerate(DEFAULT_CHECKLIST, start=1)
                 ]
             )
             await Question.bulk_create(
@@ -112,33 +124,37 @@ class CaseService(ServiceBase):
     ) -> Case:
         """Set where the case goes: hospital, department and the named reviewer (may be blank)."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
-        hospital = clean_text(hospital, what="hospital", limit=MAX_NAME_LENGTH)
-        department = clean_text(department, what="department", limit=MAX_NAME_LENGTH)
-        reviewer = clean_text(reviewer, what="reviewer", limit=MAX_NAME_LENGTH) if reviewer else None
-        async with in_transaction():
-            await self.lock_case(case)
+        hospital = clean_name(hospital, what="hospital", limit=MAX_NAME_LENGTH)
+        department = clean_name(department, what="department", limit=MAX_NAME_LENGTH)
+        reviewer = clean_name(reviewer, what="reviewer", limit=MAX_NAME_LENGTH) if reviewer else None
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             await Case.filter(id=case.id).update(
                 hospital=hospital,
                 department=department,
                 reviewer=reviewer,
                 hospital_set_at=case.hospital_set_at or self.now(),
             )
-            await self.audit(case, actor, "hospital_set")
+            await self.audit(
+                case,
+                actor,
+                "hospital_set",
+                from_value=_where(case.hospital, case.department, case.reviewer),
+                to_value=_where(hospital, department, reviewer),
+            )
         case.hospital, case.department, case.reviewer = hospital, department, reviewer
         return case
 
     async def assign_coordinator(self, actor: Actor, reference: str | int, telegram_user_id: int) -> Case:
         """Hand the case to another coordinator."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
         coordinator = await Participant.get_or_none(telegram_user_id=telegram_user_id)
         if coordinator is None or not (
             coordinator.role.is_staff or telegram_user_id in self.config.admin_ids
         ):
             raise InvalidInput(f"{telegram_user_id} is not a coordinator.")
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             await Case.filter(id=case.id).update(coordinator_id=coordinator.id)
             await self.audit(
                 case,
@@ -165,23 +181,26 @@ class CaseService(ServiceBase):
         coordinators move one case at once, exactly one wins and the other gets StateConflict.
         """
         self.require_staff(actor)
-        case = await self.visible_case(actor, reference)
-        shown = format_ref(case.id)
-        source = expected or case.state
-        if case.state != source:
-            raise StateConflict(shown, source.value, case.state.value)
-        transition = transition_for(source, target)
         if reason is not None:
             reason = clean_text(reason, what="reason") if reason.strip() else None
-        gaps = await readiness(case) if target == CaseState.SENT else Readiness((), ())
-        overridden = check_move(
-            transition,
-            open_flags=gaps.red_flags,
-            missing_items=[item.title or item.code or "" for item in gaps.missing_items],
-            reason=reason,
-        )
         now = self.now()
-        async with in_transaction():
+        async with self.transaction():
+            # Lock first, then check: a withdrawal or an item marked missing committed meanwhile
+            # is seen here, so the move is judged on the case as it now stands.
+            case = await self.locked_case(actor, reference, writable=False)
+            shown = format_ref(case.id)
+            source = expected or case.state
+            if case.state != source:
+                raise StateConflict(shown, source.value, case.state.value)
+            transition = transition_for(source, target)
+            gaps = (
+                await readiness(case)
+                if target in (CaseState.SENT, CaseState.OPINION_RECEIVED)
+                else Readiness((), (), ())
+            )
+            overridden = check_move(
+                transition, open_flags=gaps.red_flags, missing_items=gaps.missing_refs, reason=reason
+            )
             changed = await Case.filter(id=case.id, state=source).update(
                 state=target,
                 state_changed_at=now,
@@ -217,12 +236,11 @@ class CaseService(ServiceBase):
         withdrawn in the same change.
         """
         self.require_staff(actor)
-        case = await self.visible_case(actor, reference)
-        source = case.state
-        target = source if source.is_final else CaseState.WITHDRAWN
         now = self.now()
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference, writable=False)
+            source = case.state
+            target = source if source.is_final else CaseState.WITHDRAWN
             member_ids = await CaseMember.filter(case_id=case.id).values_list("participant_id", flat=True)
             await Case.filter(id=case.id).update(
                 label=ERASED,
@@ -232,6 +250,9 @@ class CaseService(ServiceBase):
                 erased_at=now,
             )
             await ChecklistItem.filter(case_id=case.id).update(title=ERASED, waive_reason=None)
+            await AuditEvent.filter(case_id=case.id, action="hospital_set").update(
+                from_value=None, to_value=None
+            )
             await RecordFile.filter(case_id=case.id).delete()
             await Question.filter(case_id=case.id).update(text=ERASED, answer=None)
             await AuditEvent.filter(case_id=case.id).update(reason=None)
@@ -255,11 +276,18 @@ class CaseService(ServiceBase):
     async def add_note(self, actor: Actor, reference: str | int, text: str) -> Note:
         """An internal note on the case, for coordinators only."""
         self.require_staff(actor)
-        case = await self.visible_case(actor, reference)
         text = clean_text(text, what="note")
-        async with in_transaction():
+        async with self.transaction():
+            case = await self.locked_case(actor, reference, writable=False)
             note = await Note.create(
                 case_id=case.id, author_id=actor.participant_id, text=text, created_at=self.now()
             )
             await self.audit(case, actor, "note_added")
         return note
+
+
+def _where(hospital: str | None, department: str | None, reviewer: str | None) -> str | None:
+    """Where a case goes, as an audit row keeps it (cut to the column's 64 characters)."""
+    if not hospital and not department and not reviewer:
+        return None
+    return " | ".join(part or "-" for part in (hospital, department, reviewer))[:64]

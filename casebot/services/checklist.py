@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from casebot.db.models import Case, ChecklistItem, RecordFile
 from casebot.domain.checklist import ItemStatus
+from casebot.domain.numbers import parse_count
 from casebot.domain.refs import format_ref
-from casebot.domain.text import clean_text
+from casebot.domain.text import clean_file_name, clean_text
 from casebot.errors import ItemNotFound
 from casebot.services.base import Actor, ServiceBase
 
@@ -26,6 +25,7 @@ class IncomingFile:
     file_name: str | None
     file_size: int | None
     mime_type: str | None
+    kind: str = "document"
 
     @property
     def downloadable(self) -> bool:
@@ -33,12 +33,17 @@ class IncomingFile:
         return self.file_size is None or self.file_size <= TELEGRAM_DOWNLOAD_LIMIT
 
 
+@dataclass(frozen=True, slots=True)
+class FiledRecord:
+    """A file kept against a case; ``new`` is False when the same file was already kept (a doubled press)."""
+
+    record: RecordFile
+    new: bool
+
+
 def parse_item_number(text: str | int) -> int | None:
-    """An item number typed by a person, or None when it is not a positive number."""
-    if isinstance(text, int):
-        return text
-    cleaned = text.strip().lstrip("#")
-    return int(cleaned) if cleaned.isdigit() and int(cleaned) > 0 else None
+    """An item number typed by a person (or carried by a button), or None when it is not one."""
+    return parse_count(text, limit=10_000)
 
 
 class ChecklistService(ServiceBase):
@@ -56,12 +61,11 @@ class ChecklistService(ServiceBase):
         self, actor: Actor, reference: str | int, item: str | int, status: ItemStatus, reason: str | None
     ) -> ChecklistItem:
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
-        found = await self._item(case, item)
-        if found.status == status and found.waive_reason == reason:
-            return found
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            found = await self._item(case, item)
+            if found.status == status and found.waive_reason == reason:
+                return found
             await ChecklistItem.filter(id=found.id).update(
                 status=status, waive_reason=reason, status_changed_at=self.now()
             )
@@ -93,10 +97,9 @@ class ChecklistService(ServiceBase):
     async def add_item(self, actor: Actor, reference: str | int, title: str) -> ChecklistItem:
         """Add a case-specific item at the end of the checklist."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
         title = clean_text(title, what="item")
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             last = await ChecklistItem.filter(case_id=case.id).order_by("-position").first()
             item = await ChecklistItem.create(
                 case_id=case.id,
@@ -109,32 +112,37 @@ class ChecklistService(ServiceBase):
 
     async def attach_file(
         self, actor: Actor, reference: str | int, item: str | int | None, incoming: IncomingFile
-    ) -> RecordFile:
+    ) -> FiledRecord:
         """Keep a file a family member (or coordinator) sent; it marks its item received.
 
         ``item`` None files it under "other". The coordinator can mark the item missing
-        again if the file was not the right one.
+        again if the file was not the right one. The same file (Telegram's unique id) sent
+        or filed twice is kept once, with one notice.
         """
-        case = await self.writable_case(actor, reference)
-        found = await self._item(case, item) if item is not None else None
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            found = await self._item(case, item) if item is not None else None
+            kept = await RecordFile.get_or_none(case_id=case.id, file_unique_id=incoming.file_unique_id)
+            if kept is not None:
+                return FiledRecord(kept, new=False)
+            now = self.now()
             record = await RecordFile.create(
                 case_id=case.id,
                 item_id=found.id if found else None,
                 sender_id=actor.participant_id,
                 telegram_file_id=incoming.file_id,
                 file_unique_id=incoming.file_unique_id,
-                file_name=(incoming.file_name or "")[:255] or None,
+                file_name=clean_file_name(incoming.file_name),
                 file_size=incoming.file_size,
                 mime_type=(incoming.mime_type or "")[:100] or None,
+                kind=incoming.kind,
                 downloadable=incoming.downloadable,
-                created_at=self.now(),
+                created_at=now,
             )
-            await Case.filter(id=case.id).update(records_activity_at=self.now())
+            await Case.filter(id=case.id).update(records_activity_at=now)
             if found is not None and found.status != ItemStatus.RECEIVED:
                 await ChecklistItem.filter(id=found.id).update(
-                    status=ItemStatus.RECEIVED, waive_reason=None, status_changed_at=self.now()
+                    status=ItemStatus.RECEIVED, waive_reason=None, status_changed_at=now
                 )
             event = await self.audit(
                 case,
@@ -147,8 +155,9 @@ class ChecklistService(ServiceBase):
                 "case_id": case.id,
                 "item": found.position if found else None,
                 "file_name": record.file_name,
+                "kind": record.kind,
                 "downloadable": record.downloadable,
                 "file_id": record.telegram_file_id,
             }
             await self.notify(self.coordinator_ids(case, actor), "file_arrived", event, payload)
-        return record
+        return FiledRecord(record, new=True)

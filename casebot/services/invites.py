@@ -7,12 +7,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from casebot.db.models import Case, CaseMember, Invite, Participant
 from casebot.domain.refs import format_ref
+from casebot.domain.roles import Role
 from casebot.errors import InviteInvalid, NotAllowed
 from casebot.services.base import SYSTEM, Actor, ServiceBase
+from casebot.services.participants import display_name_of, pick_locale
 
 # 24 random bytes: 192 bits, 32 URL-safe characters, inside Telegram's 64-character start parameter.
 TOKEN_BYTES = 24
@@ -41,6 +41,7 @@ class Joined:
     case: Case
     reference: str
     already_member: bool
+    participant: Participant
 
 
 class InviteService(ServiceBase):
@@ -49,10 +50,10 @@ class InviteService(ServiceBase):
     async def create(self, actor: Actor, reference: str | int) -> NewInvite:
         """A fresh single-use invite for a case, valid for the configured time."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self.now()
-        async with in_transaction():
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             invite = await Invite.create(
                 case_id=case.id,
                 token_hash=hash_token(token),
@@ -63,33 +64,54 @@ class InviteService(ServiceBase):
             await self.audit(case, actor, "invite_created", touch=False)
         return NewInvite(case.id, format_ref(case.id), token, invite)
 
-    async def redeem(self, participant: Participant, token: str) -> Joined:
-        """Join the case of an invite and spend it. Used, expired and unknown tokens are refused."""
-        if participant.role.is_staff or participant.telegram_user_id in self.config.admin_ids:
+    async def redeem(
+        self,
+        telegram_user_id: int,
+        chat_id: int,
+        token: str,
+        *,
+        language_code: str | None = None,
+        full_name: str | None = None,
+    ) -> Joined:
+        """Join the case of an invite and spend it. Used, expired and unknown tokens are refused.
+
+        The person is registered only here, with a valid token: a refused invite leaves no
+        trace of them. They start in the service's time zone until they choose theirs.
+        """
+        if telegram_user_id in self.config.admin_ids:
             raise NotAllowed("Coordinators see every case already; invites are for families.")
         if not _TOKEN_SHAPE.match(token or ""):
             raise InviteInvalid("unknown")
-        invite = await Invite.get_or_none(token_hash=hash_token(token))
-        if invite is None:
-            raise InviteInvalid("unknown")
-        if invite.used_at is not None:
-            raise InviteInvalid("used")
         now = self.now()
-        if invite.expires_at <= now:
-            raise InviteInvalid("expired")
-        case = await self.writable_case(SYSTEM, invite.case_id)
-        async with in_transaction():
-            spent = await Invite.filter(id=invite.id, used_at__isnull=True).update(
-                used_at=now, used_by_id=participant.id
-            )
-            if spent == 0:
+        async with self.transaction():
+            invite = await Invite.select_for_update().get_or_none(token_hash=hash_token(token))
+            if invite is None:
+                raise InviteInvalid("unknown")
+            if invite.used_at is not None:
                 raise InviteInvalid("used")
+            if invite.expires_at <= now:
+                raise InviteInvalid("expired")
+            participant = await Participant.get_or_none(telegram_user_id=telegram_user_id)
+            if participant is not None and participant.role.is_staff:
+                raise NotAllowed("Coordinators see every case already; invites are for families.")
+            if participant is None:
+                participant = await Participant.create(
+                    telegram_user_id=telegram_user_id,
+                    chat_id=chat_id,
+                    role=Role.FAMILY,
+                    display_name=display_name_of(full_name),
+                    locale=pick_locale(language_code, self.config.default_locale),
+                    timezone=self.config.default_timezone,
+                    created_at=now,
+                )
+            joiner = Actor(participant.id, participant.role)
+            case = await self.locked_case(SYSTEM, invite.case_id)
+            await Invite.filter(id=invite.id).update(used_at=now, used_by_id=participant.id)
             already = await CaseMember.exists(case_id=case.id, participant_id=participant.id)
             if not already:
                 await CaseMember.create(case_id=case.id, participant_id=participant.id, joined_at=now)
-            joiner = Actor(participant.id, participant.role)
             event = await self.audit(case, joiner, "member_joined")
             await self.notify(
                 self.coordinator_ids(case, joiner), "member_joined", event, {"case_id": case.id}
             )
-        return Joined(case, format_ref(case.id), already)
+        return Joined(case, format_ref(case.id), already, participant)

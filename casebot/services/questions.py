@@ -2,35 +2,48 @@
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
-from casebot.db.models import Case, Question
+from casebot.db.models import Case, Participant, Question
+from casebot.domain.numbers import parse_count
 from casebot.domain.questions import Direction
+from casebot.domain.readiness import FLAG_BY_TOPIC, Verdict, judge_answer
 from casebot.domain.refs import format_ref
+from casebot.domain.roles import Role
 from casebot.domain.text import clean_text
-from casebot.errors import NotAllowed, QuestionAlreadyAnswered, QuestionNotFound
+from casebot.errors import InvalidInput, NotAllowed, QuestionAlreadyAnswered, QuestionNotFound
 from casebot.services.base import Actor, ServiceBase
 
 
 def parse_question_number(text: str | int) -> int | None:
     """A question number typed by a person (Q3, #3 or 3), or None."""
-    if isinstance(text, int):
-        return text
-    cleaned = text.strip().lstrip("#").lstrip("Qq")
-    return int(cleaned) if cleaned.isdigit() and int(cleaned) > 0 else None
+    return parse_count(text, limit=100_000)
+
+
+def parse_verdict(word: str) -> Verdict | None:
+    """``ok`` or ``concern`` as a coordinator types it, or None."""
+    try:
+        return Verdict(word.strip().lower())
+    except ValueError:
+        return None
+
+
+def split_verdict(text: str) -> tuple[Verdict | None, str]:
+    """``ok …`` or ``concern …`` at the start of a coordinator's answer: the verdict and the rest."""
+    first, _, rest = text.strip().partition(" ")
+    verdict = parse_verdict(first.rstrip(":,.;"))
+    return (verdict, rest) if verdict is not None else (None, text)
 
 
 class QuestionService(ServiceBase):
     """Calls on the questions of a case."""
 
     async def ask(self, actor: Actor, reference: str | int, direction: Direction, text: str) -> Question:
-        """Log a question: the hospital's to the family (coordinators only), or one to the hospital."""
+        """Log a question: the hospital's to the family (coordinators only), or one to the hospital
+        (a coordinator's chase, or a family member's own question, which reaches the coordinator)."""
         if direction == Direction.TO_FAMILY:
             self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
         text = clean_text(text, what="question")
-        async with in_transaction():
-            await self.lock_case(case)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             last = await Question.filter(case_id=case.id).order_by("-number").first()
             question = await Question.create(
                 case_id=case.id,
@@ -43,14 +56,16 @@ class QuestionService(ServiceBase):
             event = await self.audit(
                 case, actor, f"question_{direction.value}", to_value=str(question.number)
             )
+            payload = {
+                "case_id": case.id,
+                "question_id": question.id,
+                "number": question.number,
+                "text": text,
+            }
             if direction == Direction.TO_FAMILY:
-                payload = {
-                    "case_id": case.id,
-                    "question_id": question.id,
-                    "number": question.number,
-                    "text": text,
-                }
                 await self.notify(await self.family_ids(case), "question_for_family", event, payload)
+            elif not actor.is_staff:
+                await self.notify(self.coordinator_ids(case, actor), "family_question", event, payload)
         return question
 
     async def find(self, case: Case, number: str | int) -> Question:
@@ -58,26 +73,63 @@ class QuestionService(ServiceBase):
         parsed = parse_question_number(number)
         question = await Question.get_or_none(case_id=case.id, number=parsed) if parsed else None
         if question is None:
-            raise QuestionNotFound(format_ref(case.id), str(number))
+            raise QuestionNotFound(format_ref(case.id), str(number)[:20])
         return question
 
-    async def answer(self, actor: Actor, reference: str | int, number: str | int, text: str) -> Question:
-        """Record an answer once: the family answers the hospital's questions (a coordinator may
-        on their behalf); only a coordinator records the hospital's answers."""
-        case = await self.writable_case(actor, reference)
-        question = await self.find(case, number)
-        if question.direction == Direction.TO_HOSPITAL and not actor.is_staff:
-            raise NotAllowed("Only a coordinator records the hospital's answers.")
-        text = clean_text(text, what="answer")
+    async def answer(
+        self,
+        actor: Actor,
+        reference: str | int,
+        number: str | int,
+        text: str,
+        verdict: Verdict | None = None,
+    ) -> Question:
+        """Record an answer once: the family answers the hospital's questions (a coordinator may on
+        their behalf); only a coordinator records the hospital's answers.
+
+        The hospital's answer to a standard question behind a red flag needs the coordinator's
+        verdict, ok or concern; only ok clears the flag, and a promise of guaranteed results is
+        kept as a concern. An answer kept as a concern may be answered again when the hospital
+        says more; any other answered question is closed.
+        """
         now = self.now()
-        async with in_transaction():
-            await self.lock_case(case)
-            changed = await Question.filter(id=question.id, answered_at__isnull=True).update(
-                answer=text, answered_at=now, answered_by_id=actor.participant_id
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            question = await self.find(case, number)
+            if question.direction == Direction.TO_HOSPITAL and not actor.is_staff:
+                raise NotAllowed("Only a coordinator records the hospital's answers.")
+            if question.direction == Direction.TO_HOSPITAL and verdict is None:
+                verdict, text = split_verdict(text)
+            text = clean_text(text, what="answer")
+            judged: Verdict | None = None
+            if question.direction == Direction.TO_HOSPITAL and question.topic in FLAG_BY_TOPIC:
+                if verdict is None:
+                    raise InvalidInput(
+                        f"Q{question.number} stands behind a red flag: start the answer with ok or "
+                        f"concern, e.g. /answer {format_ref(case.id)} {question.number} ok …"
+                    )
+                judged = judge_answer(text, verdict)
+            elif verdict is not None and question.direction == Direction.TO_HOSPITAL:
+                judged = judge_answer(text, verdict)
+            reopened = question.answered_at is not None and question.verdict == Verdict.CONCERN
+            changed = await Question.filter(
+                id=question.id,
+                **({"verdict": Verdict.CONCERN.value} if reopened else {"answered_at__isnull": True}),
+            ).update(
+                answer=text,
+                answered_at=now,
+                answered_by_id=actor.participant_id,
+                verdict=judged.value if judged else None,
             )
             if changed == 0:
                 raise QuestionAlreadyAnswered(format_ref(case.id), question.number)
-            event = await self.audit(case, actor, "question_answered", to_value=str(question.number))
+            event = await self.audit(
+                case,
+                actor,
+                "question_answered",
+                from_value=f"{question.number}:{question.verdict or ('answered' if reopened else 'open')}",
+                to_value=f"{question.number}:{judged.value if judged else 'answered'}",
+            )
             if not actor.is_staff:
                 payload = {
                     "case_id": case.id,
@@ -86,5 +138,21 @@ class QuestionService(ServiceBase):
                     "answer": text,
                 }
                 await self.notify(self.coordinator_ids(case, actor), "family_answered", event, payload)
+            elif question.direction == Direction.TO_HOSPITAL and await self._asked_by_family(question):
+                payload = {
+                    "case_id": case.id,
+                    "number": question.number,
+                    "text": question.text,
+                    "answer": text,
+                }
+                await self.notify(await self.family_ids(case), "hospital_answered", event, payload)
         question.answer, question.answered_at = text, now
+        question.verdict = judged.value if judged else None
         return question
+
+    @staticmethod
+    async def _asked_by_family(question: Question) -> bool:
+        asker_id = question.asked_by_id  # type: ignore[attr-defined]
+        if asker_id is None:
+            return False
+        return await Participant.exists(id=asker_id, role=Role.FAMILY)

@@ -23,10 +23,9 @@ from casebot.db.models import (
     Participant,
     Question,
 )
-from casebot.domain.calendar import BusinessCalendar, next_allowed, parse_until
+from casebot.domain.calendar import HOSPITAL_ZONE, BusinessCalendar, parse_until
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.questions import Direction
-from casebot.domain.quiet import parse_quiet_hours
 from casebot.domain.refs import format_ref
 from casebot.domain.reminders import (
     CHECK_IN_DAYS,
@@ -35,25 +34,27 @@ from casebot.domain.reminders import (
     OpenQuestion,
     Policy,
     Reminder,
+    check_in_is_open,
     due_reminders,
     next_due_at,
     upcoming,
 )
-from casebot.domain.states import OPEN_STATES, CaseState
-from casebot.errors import InvalidInput
+from casebot.domain.states import OPEN_STATES
+from casebot.errors import CaseNotFound, InvalidInput
 from casebot.services.base import Actor, ServiceBase, ServiceConfig
 
 CHECK_IN_ANSWERS = ("done", "not_yet", "need_help")
-# Kinds whose payload is checked again when sent (they may wait for quiet hours to end).
-REFRESHED_KINDS = ("reminder_", "escalation_", "chase_hospital", "check_in", "review_overdue")
+SNOOZE_ACTIONS = ("1d", "3d")
+# Two presses of one snooze button land this close together; the second changes nothing.
+SAME_SNOOZE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderSettings:
     """The reminder settings, read once at the composition root.
 
-    ``policy`` carries the rules' intervals; its calendar is replaced per case by one in the
-    coordinator's time zone with ``holidays``.
+    ``policy`` carries the rules' intervals; its calendar is replaced by China's official one
+    with ``holidays`` (the hospital's business days).
     """
 
     policy: Policy = field(default_factory=Policy)
@@ -88,14 +89,13 @@ class ReminderService(ServiceBase):
     def __init__(self, config: ServiceConfig, reminders: ReminderSettings | None = None) -> None:
         super().__init__(config)
         self.settings = reminders or ReminderSettings()
-        self.default_quiet = (
-            parse_quiet_hours(self.settings.quiet_hours) if self.settings.quiet_hours else None
-        )
+        hospital_days = BusinessCalendar(HOSPITAL_ZONE, self.settings.holidays, official=True)
+        self._policy = replace(self.settings.policy, calendar=hospital_days)
 
-    def policy(self, coordinator: Participant | None) -> Policy:
-        """The rules' intervals; business days count in the coordinator's time zone."""
-        zone = coordinator.timezone if coordinator is not None else self.config.default_timezone
-        return replace(self.settings.policy, calendar=BusinessCalendar(zone, self.settings.holidays))
+    def policy(self) -> Policy:
+        """The rules' intervals; the hospital's business days follow China's official working
+        calendar (holidays and make-up working days) in China's time, less CASEBOT_HOLIDAYS."""
+        return self._policy
 
     # --- the sweep --------------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ class ReminderService(ServiceBase):
     ) -> tuple[list[OutboxMessage], datetime | None]:
         """The outbox rows a case's due reminders make, and when the case is due next."""
         coordinator = loaded.coordinators.get(case.coordinator_id or 0)
-        policy = self.policy(coordinator)
+        policy = self.policy()
         facts = self._facts(case, loaded)
         rows: list[OutboxMessage] = []
         for reminder in due_reminders(facts, policy, now):
@@ -152,18 +152,13 @@ class ReminderService(ServiceBase):
     def _row(
         self, case: Case, reminder: Reminder, person: Participant, payload: dict[str, Any], now: datetime
     ) -> OutboxMessage:
-        quiet = (
-            self.default_quiet
-            if person.quiet_hours is None
-            else parse_quiet_hours(person.quiet_hours or "off")
-        )
         return OutboxMessage(
             dedupe_key=f"{reminder.key}:{person.id}"[:200],
             participant_id=person.id,
             case_id=case.id,
             kind=reminder.kind,
             payload=payload,
-            available_at=next_allowed(now, person.timezone, quiet),
+            available_at=self.not_in_quiet_hours(person, now),
             created_at=now,
         )
 
@@ -241,15 +236,14 @@ class ReminderService(ServiceBase):
         self.require_staff(actor)
         case = await self.visible_case(actor, reference)
         loaded = await self._load([case.id], [case.coordinator_id])
-        coordinator = loaded.coordinators.get(case.coordinator_id or 0)
-        return case, upcoming(self._facts(case, loaded), self.policy(coordinator), self.now())
+        return case, upcoming(self._facts(case, loaded), self.policy(), self.now())
 
     async def pause(self, actor: Actor, reference: str | int, until_text: str, zone: str) -> Case:
         """No reminders for a case until a moment (coordinators)."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
         until = parse_until(until_text, self.now(), zone)
-        async with in_transaction():
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
             await Case.filter(id=case.id).update(paused_until=until)
             await self.audit(case, actor, "reminders_paused", to_value=until.isoformat(timespec="minutes"))
         case.paused_until = until
@@ -258,10 +252,10 @@ class ReminderService(ServiceBase):
     async def resume(self, actor: Actor, reference: str | int) -> Case:
         """Reminders for a paused case start again."""
         self.require_staff(actor)
-        case = await self.writable_case(actor, reference)
-        if case.paused_until is None or case.paused_until <= self.now():
-            raise InvalidInput(f"{format_ref(case.id)} is not paused.")
-        async with in_transaction():
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            if case.paused_until is None or case.paused_until <= self.now():
+                raise InvalidInput(f"{format_ref(case.id)} is not paused.")
             await Case.filter(id=case.id).update(paused_until=None)
             await self.audit(case, actor, "reminders_resumed")
         case.paused_until = None
@@ -270,16 +264,24 @@ class ReminderService(ServiceBase):
     async def snooze(
         self, actor: Actor, until_text: str, zone: str, case_id: int | None = None
     ) -> list[Case]:
-        """A family member puts off the missing-records reminders of their open cases."""
+        """A family member puts off the missing-records reminders of their open cases.
+
+        ``case_id`` (a button) must be one of the member's own open cases. Snoozing again to
+        about the same moment (a doubled press) changes nothing and writes no audit row.
+        """
         until = parse_until(until_text, self.now(), zone)
         if until > self.now() + timedelta(days=30):
             raise InvalidInput("A snooze can last at most 30 days; your coordinator can pause longer.")
-        query = Case.filter(members__participant_id=actor.participant_id, state__in=list(OPEN_STATES))
-        if case_id is not None:
-            query = query.filter(id=case_id)
-        cases = list(await query)
-        async with in_transaction():
+        async with self.transaction():
+            query = Case.filter(members__participant_id=actor.participant_id, state__in=list(OPEN_STATES))
+            if case_id is not None:
+                query = query.filter(id=case_id)
+            cases = list(await query.select_for_update().order_by("id"))
+            if case_id is not None and not cases:
+                raise CaseNotFound(format_ref(case_id))
             for case in cases:
+                if case.snoozed_until is not None and abs(case.snoozed_until - until) < SAME_SNOOZE:
+                    continue
                 await Case.filter(id=case.id).update(snoozed_until=until)
                 case.snoozed_until = until
                 await self.audit(
@@ -287,14 +289,20 @@ class ReminderService(ServiceBase):
                 )
         return cases
 
-    async def answer_check_in(self, actor: Actor, case_id: int, round_: int, answer: str) -> CheckIn:
-        """Record a family's answer to a home follow-up check-in; "need help" tells the coordinator."""
+    async def answer_check_in(self, actor: Actor, case_id: int, round_: int, answer: str) -> CheckIn | None:
+        """Record a family's answer to a home follow-up check-in; "need help" tells the coordinator.
+
+        One answer per round: a second press returns None and changes nothing. A round whose
+        day has not come yet is refused, so a forged early answer cannot silence the real one.
+        """
         if answer not in CHECK_IN_ANSWERS or round_ not in CHECK_IN_DAYS:
             raise InvalidInput("That check-in answer is not one I know.")
-        case = await self.writable_case(actor, case_id)
-        if case.state != CaseState.HOME_FOLLOW_UP:
-            raise InvalidInput(f"{format_ref(case.id)} is no longer in home follow-up.")
-        async with in_transaction():
+        async with self.transaction():
+            case = await self.locked_case(actor, case_id)
+            if not check_in_is_open(round_, case.state, case.state_changed_at, self.now()):
+                raise InvalidInput(f"{format_ref(case.id)} has no check-in waiting for an answer.")
+            if await CheckIn.exists(case_id=case.id, round=round_):
+                return None
             check_in = await CheckIn.create(
                 case_id=case.id,
                 round=round_,
@@ -311,47 +319,3 @@ class ReminderService(ServiceBase):
                 ]
                 await self.notify(recipients, "check_in_help", event, {"case_id": case.id, "round": round_})
         return check_in
-
-    async def refresh(self, row: OutboxMessage) -> dict[str, Any] | None:
-        """A reminder's payload as of sending, or None when it no longer applies.
-
-        A reminder may wait for the end of quiet hours; if the item came, the question was
-        answered or the case moved on meanwhile, it is dropped or narrowed, so nobody is
-        reminded of something already done.
-        """
-        if row.kind == "check_in_help" or not row.kind.startswith(REFRESHED_KINDS) or row.case_id is None:
-            return row.payload
-        case = await Case.get_or_none(id=row.case_id)
-        if case is None or case.state.is_final:
-            return None
-        payload = dict(row.payload)
-        if row.kind in ("reminder_missing", "escalation_missing"):
-            if case.state != CaseState.RECORDS_GATHERING:
-                return None
-            missing = list(
-                await ChecklistItem.filter(case_id=case.id, status=ItemStatus.MISSING).order_by("position")
-            )
-            before = {item["position"] for item in payload.get("items", [])}
-            payload["items"] = [
-                {"position": i.position, "code": i.code, "title": i.title}
-                for i in missing
-                if i.position in before
-            ]
-            return payload if payload["items"] else None
-        if row.kind in ("reminder_question", "escalation_question"):
-            question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
-            return payload if question is not None and question.answered_at is None else None
-        if row.kind == "chase_hospital":
-            open_numbers = set(
-                await Question.filter(
-                    case_id=case.id, direction=Direction.TO_HOSPITAL, answered_at__isnull=True
-                ).values_list("number", flat=True)
-            )
-            payload["questions"] = [n for n in payload.get("questions", []) if n in open_numbers]
-            return payload if payload["questions"] else None
-        if row.kind == "check_in":
-            answered = await CheckIn.exists(case_id=case.id, round=payload.get("round"))
-            return None if answered or case.state != CaseState.HOME_FOLLOW_UP else payload
-        if row.kind == "review_overdue":
-            return payload if case.state == CaseState.UNDER_REVIEW else None
-        return payload

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from casebot.db.models import (
@@ -13,16 +15,16 @@ from casebot.db.models import (
     CaseMember,
     ChecklistItem,
     OutboxMessage,
+    Participant,
     Question,
     RecordFile,
 )
-from casebot.domain.activity import STALE_AFTER
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.questions import Direction
 from casebot.domain.readiness import RedFlag
 from casebot.domain.refs import format_ref
 from casebot.domain.states import OPEN_STATES, CaseState, allowed_targets
-from casebot.services.base import Actor, ServiceBase
+from casebot.services.base import Actor, ServiceBase, ServiceConfig
 from casebot.services.cases import readiness
 
 
@@ -34,15 +36,22 @@ class CaseCard:
     reference: str
     items: list[ChecklistItem]
     file_counts: dict[int, int]
-    open_questions: list[Question]
+    questions: list[Question]
     red_flags: tuple[RedFlag, ...]
+    concerns: tuple[RedFlag, ...]
     recent: list[AuditEvent]
     next_states: tuple[CaseState, ...]
+    members: list[Participant]
 
     @property
     def missing_items(self) -> list[ChecklistItem]:
         """Items still missing."""
         return [item for item in self.items if item.status == ItemStatus.MISSING]
+
+    @property
+    def open_questions(self) -> list[Question]:
+        """Questions still waiting for their answer."""
+        return [q for q in self.questions if q.answered_at is None]
 
     @property
     def questions_for_family(self) -> list[Question]:
@@ -53,6 +62,27 @@ class CaseCard:
     def questions_for_hospital(self) -> list[Question]:
         """Open questions to the hospital."""
         return [q for q in self.open_questions if q.direction == Direction.TO_HOSPITAL]
+
+    @property
+    def answered_questions(self) -> list[Question]:
+        """Questions answered, both ways, with their answers (they stay visible)."""
+        return [q for q in self.questions if q.answered_at is not None]
+
+    @property
+    def family_questions(self) -> list[Question]:
+        """What a family member sees of the questions, open and answered: the hospital's to the
+        family, and those the family put to the hospital; never the coordinator's own chases."""
+        members = self.member_ids
+        return [
+            q
+            for q in self.questions
+            if q.direction == Direction.TO_FAMILY or q.asked_by_id in members  # type: ignore[attr-defined]
+        ]
+
+    @property
+    def member_ids(self) -> set[int]:
+        """The participant ids of the case's family members."""
+        return {member.id for member in self.members}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +96,10 @@ class CaseList:
 class CaseViews(ServiceBase):
     """Read models for the Telegram layer."""
 
+    def __init__(self, config: ServiceConfig, *, stale_after: timedelta = timedelta(days=14)) -> None:
+        super().__init__(config)
+        self.stale_after = stale_after
+
     async def card(self, actor: Actor, reference: str | int) -> CaseCard:
         """The case card (the actor must be allowed to see the case)."""
         case = await self.visible_case(actor, reference)
@@ -75,18 +109,21 @@ class CaseViews(ServiceBase):
             for item_id in await RecordFile.filter(case_id=case.id).values_list("item_id", flat=True)
             if isinstance(item_id, int)
         )
-        questions = list(await Question.filter(case_id=case.id, answered_at__isnull=True).order_by("number"))
+        questions = list(await Question.filter(case_id=case.id).order_by("number"))
         gaps = await readiness(case)
         recent = list(await AuditEvent.filter(case_id=case.id).order_by("-id").limit(5))
+        members = list(await Participant.filter(memberships__case_id=case.id).order_by("id"))
         return CaseCard(
             case=case,
             reference=format_ref(case.id),
             items=items,
             file_counts=dict(counts),
-            open_questions=questions,
+            questions=questions,
             red_flags=gaps.red_flags,
+            concerns=gaps.concerns,
             recent=recent,
             next_states=allowed_targets(case.state),
+            members=members,
         )
 
     async def cases_of_family(self, actor: Actor) -> list[CaseCard]:
@@ -105,15 +142,20 @@ class CaseViews(ServiceBase):
     async def question_asked_in(self, actor: Actor, message_id: int) -> tuple[int, int] | None:
         """The case and question number that the bot's message ``message_id`` put to this family
         member, or None when that message asked them nothing."""
-        asked = await OutboxMessage.get_or_none(
-            participant_id=actor.participant_id, sent_message_id=message_id, kind="question_for_family"
+        # A long question goes in parts; a reply to any of them (first or last) names the question.
+        asked = (
+            await OutboxMessage.filter(participant_id=actor.participant_id, kind="question_for_family")
+            .filter(Q(sent_message_id=message_id) | Q(last_message_id=message_id))
+            .first()
         )
-        if asked is None or asked.case_id is None:
-            return None
-        return asked.case_id, int(asked.payload["number"])
+        number = asked.payload.get("number") if asked is not None else None
+        if asked is None or asked.case_id is None or not isinstance(number, int):
+            return None  # not a question, or one of a case erased since (its payload is gone)
+        return asked.case_id, number
 
     async def list_cases(self, actor: Actor, selector: str | None) -> CaseList:
-        """Cases for ``/cases``: all open ones, one state, ``mine``, or ``overdue`` (no activity for 14 days)."""
+        """Cases for ``/cases``: all open ones, one state, ``mine``, or ``overdue`` (no activity for
+        CASEBOT_STALE_AFTER)."""
         self.require_staff(actor)
         query = Case.all()
         if selector in (None, "", "open"):
@@ -121,7 +163,9 @@ class CaseViews(ServiceBase):
         elif selector == "mine":
             query = query.filter(coordinator_id=actor.participant_id, state__in=list(OPEN_STATES))
         elif selector == "overdue":
-            query = query.filter(state__in=list(OPEN_STATES), last_activity_at__lt=self.now() - STALE_AFTER)
+            query = query.filter(
+                state__in=list(OPEN_STATES), last_activity_at__lt=self.now() - self.stale_after
+            )
         else:
             query = query.filter(state=CaseState(selector))
         cases = list(await query.order_by("id").limit(50))

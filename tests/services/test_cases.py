@@ -30,7 +30,7 @@ async def make_ready(services: Services, actor: Actor, ref: str) -> None:
     """Set the hospital, answer the red-flag questions and receive every item."""
     await services.cases.set_hospital(actor, ref, "Hospital A", "Thoracic oncology", "Dr Li")
     for question in await Question.filter(case_id=int(ref[2:]), topic__isnull=False):
-        await services.questions.answer(actor, ref, question.number, "Yes.")
+        await services.questions.answer(actor, ref, question.number, "ok Yes.")
     for position in range(1, len(DEFAULT_CHECKLIST) + 1):
         await services.checklist.mark_received(actor, ref, position)
 
@@ -42,7 +42,7 @@ async def test_a_new_case_starts_gathering_records_with_the_default_checklist(
     assert case.state == S.RECORDS_GATHERING
     assert case.label == "Lung, second opinion"
     items = await ChecklistItem.filter(case_id=case.id).order_by("position")
-    assert [item.code for item in items] == [item.code for item in DEFAULT_CHECKLIST]
+    assert [item.code for item in items] == list(DEFAULT_CHECKLIST)
     questions = await Question.filter(case_id=case.id)
     assert {q.topic for q in questions} == {q.topic for q in STANDARD_HOSPITAL_QUESTIONS}
     assert all(q.direction == Direction.TO_HOSPITAL for q in questions)
@@ -100,7 +100,7 @@ async def test_sending_an_unready_case_needs_an_override_reason_which_is_kept(
     case = await services.cases.open_case(coordinator, "Breast")
     with pytest.raises(OverrideRequired) as raised:
         await services.cases.advance(coordinator, case.id, S.SENT)
-    assert "no named oncology reviewer" in raised.value.message
+    assert "no_named_reviewer" in raised.value.red_flags
     assert (await Case.get(id=case.id)).state == S.RECORDS_GATHERING
 
     change = await services.cases.advance(coordinator, case.id, S.SENT, reason="Family asked to send now")
@@ -149,7 +149,7 @@ async def test_sending_a_case_back_for_more_records_needs_a_reason(
 
 async def test_a_stale_expected_state_is_a_conflict(services: Services, coordinator: Actor) -> None:
     case = await services.cases.open_case(coordinator, "Bone")
-    await services.cases.advance(coordinator, case.id, S.WITHDRAWN)
+    await services.cases.advance(coordinator, case.id, S.WITHDRAWN, reason="the family stopped")
     with pytest.raises(StateConflict) as raised:
         await services.cases.advance(coordinator, case.id, S.SENT, expected=S.RECORDS_GATHERING, reason="x")
     assert "withdrawn" in raised.value.message

@@ -71,8 +71,8 @@ async def test_a_file_from_the_family_marks_its_item_received(
     services: Services, coordinator: Actor, case_ref: str
 ) -> None:
     big = IncomingFile("file-1", "u-1", "ct.zip", 30 * 1024 * 1024, "application/zip")
-    record = await services.checklist.attach_file(coordinator, case_ref, 3, big)
-    assert not record.downloadable
+    filed = await services.checklist.attach_file(coordinator, case_ref, 3, big)
+    assert filed.new and not filed.record.downloadable
     assert (await ChecklistItem.get(position=3)).status == ItemStatus.RECEIVED
     other = IncomingFile("file-2", "u-2", None, 1000, "image/jpeg")
     await services.checklist.attach_file(coordinator, case_ref, None, other)
@@ -85,11 +85,11 @@ async def test_the_hospital_question_to_the_family_is_numbered_after_the_standar
     question = await services.questions.ask(
         coordinator, case_ref, Direction.TO_FAMILY, "Are pathology blocks available?"
     )
-    assert question.number == 10
-    answered = await services.questions.answer(coordinator, case_ref, "Q10", "Yes, at the local hospital")
+    assert question.number == 11
+    answered = await services.questions.answer(coordinator, case_ref, "Q11", "Yes, at the local hospital")
     assert answered.answer == "Yes, at the local hospital"
     with pytest.raises(QuestionAlreadyAnswered):
-        await services.questions.answer(coordinator, case_ref, 10, "again")
+        await services.questions.answer(coordinator, case_ref, 11, "again")
 
 
 @pytest.mark.parametrize(("text", "message"), [("", "empty"), ("x" * 5000, "5,000 characters")])

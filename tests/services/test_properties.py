@@ -84,10 +84,13 @@ async def test_random_service_calls_keep_the_case_consistent(
     services: Services, coordinator: Actor, clock: ManualClock, sequence: list[Op], erase: bool
 ) -> None:
     case = await services.cases.open_case(coordinator, f"{SECRET} label")
-    family_participant = await services.participants.ensure(9000 + case.id, 9000 + case.id, "en")
-    family = services.participants.actor_for(family_participant)
     invite = await services.invites.create(coordinator, case.id)
-    await services.invites.redeem(family_participant, invite.token)
+    joined = await services.invites.redeem(
+        9000 + case.id, 9000 + case.id, invite.token, full_name=f"{SECRET} \u202eAnna"
+    )
+    family_participant = joined.participant
+    family = services.participants.actor_for(family_participant)
+    assert family_participant.display_name == f"{SECRET} Anna"  # kept, without the bidi override
     changes = 3  # opened, invite created, member joined
     for op in sequence:
         clock.advance(timedelta(minutes=1))
@@ -113,7 +116,10 @@ async def test_random_service_calls_keep_the_case_consistent(
             state = CaseState(event.to_value)
     assert state == stored.state
 
-    if erase:
-        await services.cases.erase(coordinator, case.id)
-        assert not any(SECRET in text for text in await personal_texts(case.id))
-        assert (await Participant.get(id=family_participant.id)).display_name == ""
+    name = (await Participant.get(id=family_participant.id)).display_name
+    if not erase:
+        assert name == f"{SECRET} Anna"  # no other call touches a family member's name
+        return
+    await services.cases.erase(coordinator, case.id)
+    assert not any(SECRET in text for text in await personal_texts(case.id))
+    assert (await Participant.get(id=family_participant.id)).display_name == ""

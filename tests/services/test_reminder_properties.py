@@ -16,6 +16,8 @@ from casebot.domain.quiet import parse_quiet_hours
 from casebot.errors import CasebotError
 from casebot.services import Actor, Services
 
+from ..conftest import redeem, register
+
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("wait"), st.integers(min_value=1, max_value=96)),  # hours
@@ -40,10 +42,10 @@ async def test_reminders_never_name_a_received_item_never_fall_in_quiet_hours_an
     services: Services, coordinator: Actor, clock: ManualClock, schedule: list[tuple[str, int]], zone: str
 ) -> None:
     case = await services.cases.open_case(coordinator, "property")
-    person = await services.participants.ensure(50_000 + case.id, 50_000 + case.id, "en")
+    person = await register(50_000 + case.id)
     await Participant.filter(id=person.id).update(timezone=zone, quiet_hours=None)
     invite = await services.invites.create(coordinator, case.id)
-    await services.invites.redeem(await Participant.get(id=person.id), invite.token)
+    await redeem(services, await Participant.get(id=person.id), invite.token)
     family = services.participants.actor_for(person)
     quiet = parse_quiet_hours("21:00-09:00")
     assert quiet is not None

@@ -9,10 +9,13 @@ import pytest
 
 from casebot.clock import ManualClock
 from casebot.db.models import Case, OutboxMessage, Participant
+from casebot.domain.notices import Deliver, Drop
 from casebot.domain.questions import Direction
 from casebot.domain.states import CaseState
 from casebot.errors import InvalidInput
 from casebot.services import Actor, Services
+
+from ..conftest import redeem, register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -33,9 +36,9 @@ async def case_with_family(services: Services, coordinator: Actor, clock: Manual
     """A case opened Monday 10:00 Shanghai with one family member (quiet hours off for them)."""
     case = await services.cases.open_case(coordinator, "Lung")
     invite = await services.invites.create(coordinator, case.id)
-    person = await services.participants.ensure(3001, 3001, "en")
+    person = await register(3001)
     await Participant.filter(id=person.id).update(quiet_hours="")
-    await services.invites.redeem(await Participant.get(id=person.id), invite.token)
+    await redeem(services, await Participant.get(id=person.id), invite.token)
     return case.id, services.participants.actor_for(person)
 
 
@@ -135,7 +138,7 @@ async def test_the_coordinator_is_told_to_chase_the_hospital_after_three_busines
     await sweep_at(services, clock, timedelta(minutes=2))
     assert "chase_hospital" in await kinds(coordinator.participant_id)
     row = await OutboxMessage.get(kind="chase_hospital")
-    assert len(row.payload["questions"]) == 9
+    assert len(row.payload["questions"]) == 10
 
 
 async def test_a_long_review_warns_the_coordinator_but_not_while_waiting_on_the_family(
@@ -228,7 +231,38 @@ async def test_a_reminder_waiting_for_the_morning_drops_what_arrived_overnight(
     await sweep_at(services, clock, timedelta(days=3))
     row = await OutboxMessage.get(kind="reminder_missing")
     await services.checklist.mark_received(coordinator, case_id, 7)
-    refreshed = await services.reminders.refresh(row)
-    assert refreshed is not None and [item["position"] for item in refreshed["items"]] == [8]
+    decision = await services.outbox.check(row, await Participant.get(id=row.participant_id))
+    assert isinstance(decision, Deliver)
+    assert [item["position"] for item in decision.payload["items"]] == [8]
     await services.checklist.mark_received(coordinator, case_id, 8)
-    assert await services.reminders.refresh(row) is None
+    assert await services.outbox.check(row, await Participant.get(id=row.participant_id)) == Drop(
+        "no longer applies"
+    )
+
+
+@pytest.mark.parametrize(
+    ("hospital_chosen", "not_yet", "due"),
+    [
+        # National Day 2026: 1-7 October off; 30 September, then 8 and 9 October are the three days.
+        ("2026-09-29 10:00", "2026-10-09 09:59", "2026-10-09 10:01"),
+        # Saturday 10 October 2026 is a make-up working day: 9, 10 and 12 October.
+        ("2026-10-08 10:00", "2026-10-12 09:59", "2026-10-12 10:01"),
+        # Spring Festival 2026: 15-23 February off, Saturday 14 February worked: 14, 24, 25 February.
+        ("2026-02-13 10:00", "2026-02-25 09:59", "2026-02-25 10:01"),
+    ],
+)
+async def test_the_hospital_is_chased_after_three_of_chinas_official_working_days(
+    services: Services, clock: ManualClock, coordinator: Actor, hospital_chosen: str, not_yet: str, due: str
+) -> None:
+    def shanghai(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+    clock.set(shanghai(hospital_chosen))
+    case = await services.cases.open_case(coordinator, "Holiday")
+    await services.cases.set_hospital(coordinator, case.id, "Hospital", "Dept", "Dr Li")
+    clock.set(shanghai(not_yet))
+    await services.reminders.sweep()
+    assert "chase_hospital" not in await kinds(coordinator.participant_id)
+    clock.set(shanghai(due))
+    await services.reminders.sweep()
+    assert "chase_hospital" in await kinds(coordinator.participant_id)

@@ -1,0 +1,147 @@
+"""The outbox's questions to the domain: does a queued message still apply when its turn comes, and what
+follows when its recipient turns out to have blocked the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from casebot.db.models import Case, CaseMember, CheckIn, ChecklistItem, OutboxMessage, Participant, Question
+from casebot.domain.checklist import ItemStatus
+from casebot.domain.notices import (
+    Deliver,
+    Drop,
+    Postpone,
+    SendDecision,
+    is_for_family,
+    is_held_for_quiet_hours,
+)
+from casebot.domain.questions import Direction
+from casebot.domain.states import CaseState
+from casebot.services.base import ServiceBase
+
+# Reminders speak of something still to be done; once the case is closed or withdrawn they die.
+_REMINDER_KINDS = (
+    "reminder_", "escalation_", "chase_hospital", "check_in", "review_overdue", "stale",
+)  # fmt: skip
+BLOCKED = "recipient has blocked the bot"
+
+
+class OutboxRules(ServiceBase):
+    """Asked by the sender right before each message goes out, with the recipient as they are now."""
+
+    async def check(self, row: OutboxMessage, person: Participant) -> SendDecision:
+        """Deliver (with the payload as of now), drop, or postpone to the end of quiet hours.
+
+        A message dies unsent when its recipient no longer stands where it was meant for them:
+        a family member who left the case or became staff, a coordinator who was removed or
+        no longer holds the case, a person who blocked the bot; and a reminder dies when what
+        it reminds of was done meanwhile. Otherwise a message that is not urgent waits for the
+        end of the recipient's quiet hours in their time zone as set now.
+        """
+        if person.blocked:
+            return Drop(BLOCKED)
+        payload: dict[str, Any] = row.payload
+        if row.case_id is not None:
+            case = await Case.get_or_none(id=row.case_id)
+            if case is None or case.erased_at is not None:
+                return Drop("the case was erased")
+            refusal = await self._not_for(person, case, row.kind)
+            if refusal is not None:
+                return Drop(refusal)
+            still_due = await self._still_due(row, case)
+            if still_due is None:
+                return Drop("no longer applies")
+            payload = still_due
+        elif not is_for_family(row.kind) and not self._is_staff(person):
+            return Drop("the recipient is no longer a coordinator")
+        if is_held_for_quiet_hours(row.kind):
+            now = self.now()
+            allowed = self.not_in_quiet_hours(person, now)
+            if allowed > now:
+                return Postpone(allowed)
+        return Deliver(payload)
+
+    def _is_staff(self, person: Participant) -> bool:
+        return person.role.is_staff or person.telegram_user_id in self.config.admin_ids
+
+    async def _not_for(self, person: Participant, case: Case, kind: str) -> str | None:
+        """Why this person should no longer get a message of this kind about this case, or None."""
+        if is_for_family(kind):
+            if self._is_staff(person) or not await CaseMember.exists(
+                case_id=case.id, participant_id=person.id
+            ):
+                return "the recipient is no longer a member of the case"
+            return None
+        if not self._is_staff(person):
+            return "the recipient is no longer a coordinator"
+        if person.telegram_user_id in self.config.admin_ids or case.coordinator_id in (None, person.id):
+            return None
+        return "the case is now held by another coordinator"
+
+    @staticmethod
+    async def _still_due(row: OutboxMessage, case: Case) -> dict[str, Any] | None:
+        """A reminder's payload as of now (narrowed), or None when it no longer applies."""
+        if not row.kind.startswith(_REMINDER_KINDS):
+            return row.payload
+        if case.state.is_final:
+            return None
+        payload = dict(row.payload)
+        if row.kind in ("reminder_missing", "escalation_missing"):
+            if case.state != CaseState.RECORDS_GATHERING:
+                return None
+            missing = await ChecklistItem.filter(case_id=case.id, status=ItemStatus.MISSING).order_by(
+                "position"
+            )
+            before = {item["position"] for item in payload.get("items", [])}
+            payload["items"] = [
+                {"position": i.position, "code": i.code, "title": i.title}
+                for i in missing
+                if i.position in before
+            ]
+            return payload if payload["items"] else None
+        if row.kind in ("reminder_question", "escalation_question"):
+            question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
+            return payload if question is not None and question.answered_at is None else None
+        if row.kind == "chase_hospital":
+            open_numbers = set(
+                await Question.filter(
+                    case_id=case.id, direction=Direction.TO_HOSPITAL, answered_at__isnull=True
+                ).values_list("number", flat=True)
+            )
+            payload["questions"] = [n for n in payload.get("questions", []) if n in open_numbers]
+            return payload if payload["questions"] else None
+        if row.kind == "check_in":
+            answered = await CheckIn.exists(case_id=case.id, round=payload.get("round"))
+            return None if answered or case.state != CaseState.HOME_FOLLOW_UP else payload
+        if row.kind == "review_overdue":
+            return payload if case.state == CaseState.UNDER_REVIEW else None
+        return payload
+
+    async def recipient_blocked(self, row: OutboxMessage, person: Participant) -> None:
+        """Telegram refused a message because the person blocked the bot: remember it, and tell the
+        coordinator of the case once a day, so someone reaches the family another way."""
+        async with self.transaction():
+            await Participant.filter(id=person.id).update(blocked=True)
+            if row.case_id is None or is_for_family(row.kind) is False:
+                return
+            case = await Case.get_or_none(id=row.case_id)
+            if case is None or case.erased_at is not None or case.coordinator_id in (None, person.id):
+                return
+            await OutboxMessage.bulk_create(
+                [blocked_notice(person.id, case, self.now())], ignore_conflicts=True
+            )
+
+
+def blocked_notice(person_id: int, case: Case, now: datetime) -> OutboxMessage:
+    """The notice to a case's coordinator that a family member blocked the bot: one a day per case,
+    however the bot learnt of it (a refused send, or Telegram's my_chat_member update)."""
+    return OutboxMessage(
+        dedupe_key=f"recipient_blocked:{person_id}:{case.id}:{now.date().isoformat()}",
+        participant_id=case.coordinator_id,
+        case_id=case.id,
+        kind="recipient_blocked",
+        payload={"case_id": case.id},
+        available_at=now,
+        created_at=now,
+    )
