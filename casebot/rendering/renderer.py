@@ -1,53 +1,194 @@
-"""The jinja2 environment over templates/<locale>/, with autoescape on and English as the fallback."""
+"""The jinja2 environment over templates/<locale>/ (autoescape, CLDR plurals), and splitting Telegram HTML safely."""
 
 from __future__ import annotations
 
+import functools
 import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from babel import Locale, UnknownLocaleError
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from casebot.domain.refs import format_ref
 
 TELEGRAM_TEXT_LIMIT = 4096
 FALLBACK_LOCALE = "en"
+#: The tags Telegram's HTML parse mode knows; any other is passed through as text.
+TELEGRAM_TAGS = frozenset(
+    {
+        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+        "a", "code", "pre", "blockquote", "tg-emoji",
+    }
+)  # fmt: skip
+_SMALLEST_LIMIT = 64
+
+# One token of Telegram HTML: a tag, an entity (bounded, so a token always fits a part), or one character.
+_TOKEN = re.compile(
+    r"(?P<tag></?(?P<name>[A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?>)"
+    r"|(?P<entity>&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)"
+    r"|(?P<char>.)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    raw: str
+    opens: str | None = None  # the tag name, for an opening tag Telegram knows
+    closes: str | None = None  # the tag name, for a closing tag Telegram knows
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        raw, name = match.group(0), (match.group("name") or "").lower()
+        if match.group("tag") and name in TELEGRAM_TAGS:
+            tokens.append(_Token(raw, closes=name) if raw.startswith("</") else _Token(raw, opens=name))
+        else:
+            tokens.append(_Token(raw))
+    return tokens
+
+
+class _TooDeep(Exception):
+    """The tags open at a cut, reopened, leave no room for text."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    pieces: int  # how many pieces of the part stay in it
+    stack: tuple[_Token, ...]  # the tags open at the cut
+    resume: int  # the token the next part starts with
+
+
+def _closers(stack: tuple[_Token, ...] | list[_Token]) -> str:
+    return "".join(f"</{tag.opens}>" for tag in reversed(stack))
+
+
+def _one_part(tokens: list[_Token], start: int, stack: tuple[_Token, ...], limit: int) -> tuple[str, _Cut]:
+    """The longest part from ``tokens[start:]`` that fits ``limit`` with its tags closed, cut at
+    the last line break, else the last space, else at the last token that fits."""
+    pieces = [tag.raw for tag in stack]
+    open_tags = list(stack)
+    length = sum(len(piece) for piece in pieces)
+    closing = len(_closers(open_tags))
+    line_cut: _Cut | None = None
+    space_cut: _Cut | None = None
+    has_text = False
+    index = start
+    while index < len(tokens):
+        token = tokens[index]
+        if token.opens:
+            after_closing = closing + len(token.opens) + 3
+        elif token.closes and any(tag.opens == token.closes for tag in open_tags):
+            after_closing = len(_closers(open_tags[: _last_open(open_tags, token.closes)]))
+        else:
+            after_closing = closing
+        if has_text and token.raw in ("\n", " "):
+            # Cutting here drops the line break or space, so it need not fit itself.
+            cut = _Cut(len(pieces), tuple(open_tags), index + 1)
+            line_cut, space_cut = (cut, space_cut) if token.raw == "\n" else (line_cut, cut)
+        if length + len(token.raw) + after_closing > limit:
+            break
+        pieces.append(token.raw)
+        length += len(token.raw)
+        if token.opens:
+            open_tags.append(token)
+        elif token.closes and any(tag.opens == token.closes for tag in open_tags):
+            del open_tags[_last_open(open_tags, token.closes) :]
+        has_text = has_text or not (token.opens or token.closes or token.raw.isspace())
+        closing = after_closing
+        index += 1
+    else:
+        return "".join(pieces) + _closers(open_tags), _Cut(len(pieces), tuple(open_tags), index)
+    cut = line_cut or space_cut or _Cut(len(pieces), tuple(open_tags), index)
+    kept, part_stack = pieces[: cut.pieces], list(cut.stack)
+    # A tag opened just before the cut is reopened in the next part instead of left empty here.
+    while len(kept) > len(stack) and part_stack and kept[-1] == part_stack[-1].raw:
+        kept.pop()
+        part_stack.pop()
+    if len(kept) <= len(stack):
+        raise _TooDeep
+    return "".join(kept) + _closers(part_stack), cut
+
+
+def _last_open(open_tags: list[_Token], name: str) -> int:
+    return max(i for i, tag in enumerate(open_tags) if tag.opens == name)
+
+
+def _visible(part: str) -> str:
+    return html.unescape(re.sub(r"<[^<>]*>", "", part))
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Cut a message into parts of at most ``limit`` characters, at line boundaries.
-
-    Templates keep every HTML tag within one line, so a cut between lines never splits
-    a tag. A single line longer than the limit (only possible with very long user text)
-    is cut hard at the limit.
+    """Cut a message of Telegram HTML into parts of at most ``limit`` characters, each valid on
+    its own: never inside a tag or an entity, the tags open at a cut closed at the end of one
+    part and reopened at the start of the next. Cuts fall at line breaks where possible, else
+    at spaces, else anywhere between characters; the line break or space cut at is dropped.
     """
+    if len(text) <= limit:
+        return [text]
+    if limit < _SMALLEST_LIMIT:
+        raise ValueError(f"A part needs room for at least {_SMALLEST_LIMIT} characters.")
+    try:
+        return _split(_tokens(text), limit) or [text[:limit]]
+    except _TooDeep:
+        # Tags nested so deep (or so long) that reopening them fills a part: send the text plain.
+        return _split(_tokens(re.sub(r"<[^<>]*>", "", text)), limit) or [text[:limit]]
+
+
+def _split(tokens: list[_Token], limit: int) -> list[str]:
     parts: list[str] = []
-    current = ""
-    for whole_line in text.split("\n"):
-        line = whole_line
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return [part for part in parts if part.strip()] or [text[:limit]]
+    stack: tuple[_Token, ...] = ()
+    start = 0
+    while start < len(tokens):
+        part, cut = _one_part(tokens, start, stack, limit)
+        if _visible(part).strip():
+            parts.append(part)
+        start, stack = cut.resume, cut.stack
+    return parts
 
 
 def _local_time(moment: datetime | None, zone: str = "UTC") -> str:
     if moment is None:
         return "—"
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+_PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+@functools.cache
+def _plural_rule(locale: str) -> Callable[[float], str]:
+    """CLDR's plural rule of a locale (English's for a locale Babel does not know)."""
+    try:
+        return Locale.parse(locale.replace("-", "_")).plural_form
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(FALLBACK_LOCALE).plural_form
+
+
+@pass_context
+def _plural(context: Context, number: float, *, other: str, **forms: str) -> str:
+    """``{{ n|plural(one="day", other="days") }}``: the word form CLDR's rules pick for ``n`` in
+    the template's locale (ru: one, few, many, other); ``other`` when that form is not given."""
+    unknown = set(forms) - _PLURAL_FORMS
+    if unknown:
+        raise TypeError(f"plural() knows the forms {sorted(_PLURAL_FORMS)}, not {sorted(unknown)}")
+    form = _plural_rule(str(context.get("locale", FALLBACK_LOCALE)))(number)
+    return forms.get(form, other)
 
 
 class Renderer:
@@ -65,6 +206,7 @@ class Renderer:
         )
         self.env.filters["ref"] = format_ref
         self.env.filters["local_time"] = _local_time
+        self.env.filters["plural"] = _plural
 
     def _template_name(self, locale: str, name: str) -> str:
         for candidate in (locale, FALLBACK_LOCALE):

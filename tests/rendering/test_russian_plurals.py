@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from babel import Locale
 
 from casebot.domain.reminders import CHECK_IN_DAYS
 from casebot.rendering import Renderer
@@ -29,8 +30,28 @@ def test_a_russian_check_in_names_the_days_in_the_right_form(days: int, words: s
     assert f"уже {words}." in text
 
 
-def test_every_check_in_round_renders_in_every_language() -> None:
+def test_the_russian_check_in_agrees_with_cldr_for_every_number_up_to_200() -> None:
     renderer = Renderer()
-    for locale in ("en", "ru", "zh"):
-        for days in CHECK_IN_DAYS:
-            assert str(days) in renderer.render(locale, "notices/check_in", ref="C-0001", round=days)
+    cldr = renderer.env.from_string('{{ n }} {{ n|plural(one="день", few="дня", many="дней", other="дня") }}')
+    for days in range(1, 201):
+        text = renderer.render("ru", "notices/check_in", ref="C-0001", round=days)
+        assert f"уже {cldr.render(n=days, locale='ru')}." in text
+
+
+WORDS = {
+    "en": {"one": "{days} day into home follow-up", "other": "{days} days into home follow-up"},
+    "ru": {
+        "one": "наблюдение дома идёт уже {days} день.",
+        "few": "наблюдение дома идёт уже {days} дня.",
+        "many": "наблюдение дома идёт уже {days} дней.",
+    },
+    "zh": {"other": "当地随访已经 {days} 天了"},
+}
+
+
+@pytest.mark.parametrize("locale", sorted(WORDS))
+def test_every_check_in_round_names_its_days_in_each_language(locale: str) -> None:
+    renderer = Renderer()
+    for days in CHECK_IN_DAYS:
+        text = renderer.render(locale, "notices/check_in", ref="C-0001", round=days)
+        assert WORDS[locale][Locale.parse(locale).plural_form(days)].format(days=days) in text
