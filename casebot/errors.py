@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
+
+class ItemRef(NamedTuple):
+    """A checklist item named in an error: its number, and its code or its own title."""
+
+    position: int
+    code: str | None
+    title: str
+
 
 class CasebotError(Exception):
     """A failure a coordinator or family member can read and act on.
@@ -16,6 +26,10 @@ class CasebotError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def context(self) -> dict[str, Any]:
+        """What the error's template may show: the error's own fields."""
+        return {key: value for key, value in vars(self).items() if key != "template"}
 
 
 class CaseNotFound(CasebotError):
@@ -56,18 +70,21 @@ class UnknownState(CasebotError):
 
 
 class OverrideRequired(CasebotError):
-    """Sending a case with red flags open or records missing needs an explicit reason."""
+    """A move with red flags open or records missing needs an explicit reason, which is kept."""
 
-    def __init__(self, red_flags: tuple[str, ...], missing_items: tuple[str, ...]) -> None:
+    template = "override_required"
+
+    def __init__(self, target: str, red_flags: tuple[str, ...], missing_items: tuple[ItemRef, ...]) -> None:
         parts = []
         if red_flags:
-            parts.append("red flags open: " + "; ".join(red_flags))
+            parts.append("red flags open: " + "; ".join(flag.replace("_", " ") for flag in red_flags))
         if missing_items:
-            parts.append("records missing: " + "; ".join(missing_items))
+            parts.append("records missing: " + "; ".join(str(item.position) for item in missing_items))
         super().__init__(
-            "The case is not ready to send (" + " — ".join(parts) + "). "
-            "To send it anyway, give the reason for the override."
+            f"The case is not ready to move to {target} (" + " — ".join(parts) + "). "
+            "To go ahead anyway, give the reason for the override."
         )
+        self.target = target
         self.red_flags = red_flags
         self.missing_items = missing_items
 
@@ -124,7 +141,14 @@ class InvalidText(CasebotError):
 
 
 class ReasonRequired(CasebotError):
-    """An action that is only allowed with a stated reason was given none."""
+    """A move that is only allowed with a stated reason (going back, withdrawing) was given none."""
+
+    template = "reason_required"
+
+    def __init__(self, source: str, target: str) -> None:
+        super().__init__(f"Moving a case from {source} to {target} needs a reason; please add one.")
+        self.source = source
+        self.target = target
 
 
 _INVITE_MESSAGES = {
@@ -149,3 +173,11 @@ class NotAllowed(CasebotError):
 
 class InvalidInput(CasebotError):
     """Any other malformed value from a person (a time zone, a date, a duration)."""
+
+
+class Unavailable(Exception):
+    """A dependency of casebot (its database) failed; the request may be tried again.
+
+    Raised in place of the driver's own error so that no log line carries what the driver
+    quoted (SQL values, file paths); the traceback is logged by the error root.
+    """

@@ -1,25 +1,65 @@
-"""The outer middleware of casebot's routers: binds the database, resolves who is writing, answers errors."""
+"""What surrounds casebot's handlers: the gate that keeps casebot out of the host's updates, the context
+it binds for its own (database, participant, language), and the reply helpers that set their own parse mode."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
-from tortoise.exceptions import BaseORMException
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, TelegramObject, User
 
 from casebot.db.database import Database
 from casebot.db.models import Participant
-from casebot.errors import CasebotError
+from casebot.errors import Unavailable
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
+from casebot.services.base import start_write_log
 from casebot.services.participants import pick_locale
 
 log = logging.getLogger("casebot.telegram")
+
+INVITE_PREFIX = "cb_"
+CALLBACK_PREFIX = "cb1"
+ERROR_CONTEXT = "casebot_context"
+"""The attribute an exception raised inside casebot carries: how to answer the person (errors.py)."""
+
+
+class KnownPeople:
+    """The Telegram user ids casebot knows (participants and admins), held in memory.
+
+    The gate asks it, without touching the database, whether a private message is casebot's.
+    It learns new people from the joins this instance handles at once, and from the database
+    every few seconds (``refresh``), which is how it hears of joins another instance handled.
+    """
+
+    def __init__(self, admin_ids: Iterable[int]) -> None:
+        self.admin_ids = frozenset(admin_ids)
+        self._ids: set[int] = set()
+        self._after = 0
+
+    def __contains__(self, telegram_user_id: int) -> bool:
+        return telegram_user_id in self.admin_ids or telegram_user_id in self._ids
+
+    def add(self, participant: Participant) -> None:
+        """Someone just became a participant on this instance."""
+        self._ids.add(participant.telegram_user_id)
+
+    async def refresh(self) -> int:
+        """Learn the participants registered since the last look; returns how many were new."""
+        rows = (
+            await Participant.filter(id__gt=self._after).order_by("id").values_list("id", "telegram_user_id")
+        )
+        for row_id, telegram_user_id in rows:
+            self._ids.add(telegram_user_id)
+            self._after = max(self._after, row_id)
+        return len(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +72,44 @@ class Runtime:
     admin_ids: frozenset[int]
     default_locale: str
     wake_sender: Callable[[], None]
+    known: KnownPeople
+    standalone: bool = False
+    open_database: Callable[[], None] = lambda: None
 
     def locale_for(self, participant: Participant | None, user: User | None) -> str:
         """The language to answer in."""
         if participant is not None:
             return participant.locale
         return pick_locale(user.language_code if user else None, self.default_locale)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """Attached to an exception raised while casebot handled an update: enough to answer the person
+    in their language and say truthfully whether a change of theirs was saved first."""
+
+    event: TelegramObject
+    locale: str
+    saved: bool
+    handler: str
+
+
+async def safe_edit(message: Message, text: str, reply_markup: Any = None) -> None:
+    """Edit a message of the bot; an edit that changes nothing (a doubled press) is not an error."""
+    try:
+        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+    except TelegramBadRequest as error:
+        if "message is not modified" not in error.message:
+            raise
+
+
+async def drop_keyboard(message: Message) -> None:
+    """Take the buttons off a message (they were used); already gone is fine."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as error:
+        if "message is not modified" not in error.message:
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,37 +133,76 @@ class Reply:
         return self.renderer.label(self.locale, key, **context)
 
     async def __call__(self, name: str, *, reply_markup: Any = None, **context: Any) -> None:
-        """Send a template as one or more messages; buttons go on the last."""
+        """Send a template as one or more messages; buttons go on the last.
+
+        The parse mode is set on every message: the host's Bot may default to none or to MarkdownV2.
+        """
         if self.message is None:
             return
         parts = self.renderer.render_parts(self.locale, name, **context)
         for part in parts[:-1]:
-            await self.message.answer(part)
-        await self.message.answer(parts[-1], reply_markup=reply_markup)
+            await self.message.answer(part, parse_mode=ParseMode.HTML)
+        await self.message.answer(parts[-1], parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+
+    async def edit(self, name: str, *, reply_markup: Any = None, **context: Any) -> None:
+        """Replace the text of the message a button was on."""
+        if self.message is not None:
+            await safe_edit(self.message, self.text(name, **context), reply_markup)
 
     async def usage(self, command: str) -> None:
         """The usage line of a command that was mistyped."""
         await self("usage", usage=self.label(f"usage_{command}"))
 
 
-async def reply(event: TelegramObject, text: str, *, alert: bool = False) -> None:
-    """Answer a message with a message, a button press with a notice on the button."""
-    if isinstance(event, CallbackQuery):
-        await event.answer(text[:200], show_alert=alert)
-    elif isinstance(event, Message):
-        await event.answer(text)
+def _where(error: BaseException) -> str:
+    """The innermost function of casebot's own code that the exception passed through."""
+    found = "?"
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("casebot.") and not module.startswith("casebot.telegram.context"):
+            found = f"{module.removeprefix('casebot.')}.{frame.f_code.co_name}"
+    return found
 
 
-class CasebotContext(BaseMiddleware):
-    """Runs around every update that reaches casebot's routers.
+def _command_of(text: str | None) -> str | None:
+    """The command a message starts with (without the bot's @name), or None."""
+    if not text or not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
 
-    It binds this instance's database, loads the participant (admins are registered on
-    first contact), and turns a CasebotError into a readable reply. Host handlers never
-    see any of this: the data it adds lives only inside casebot's routers.
+
+class CasebotGate(BaseMiddleware):
+    """The outer middleware of casebot's router: decides whether an update is casebot's, and binds
+    casebot's context around those that are.
+
+    An update that is not casebot's (a group message, a stranger's message, the host's own
+    buttons) passes on to the host's routers untouched, and casebot reads nothing for it: no
+    database query, so a casebot outage costs the host nothing. casebot's own are its ``cb1``
+    buttons, ``/start cb_…`` invites, and the private messages of the people it knows; a
+    standalone casebot is the whole bot and takes every private message.
+
+    For its own updates it binds this instance's database, loads the participant (admins are
+    registered on first contact, and a person who had blocked the bot is reachable again),
+    and tags any exception with what the error root needs to answer (errors.py).
     """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+
+    def is_ours(self, event: TelegramObject, user: User | None) -> bool:
+        """Whether casebot should look at this update at all (decided without the database)."""
+        if user is None or user.is_bot:
+            return False
+        if isinstance(event, CallbackQuery):
+            return bool(event.data and event.data.startswith(CALLBACK_PREFIX))
+        if isinstance(event, ChatMemberUpdated):
+            return event.chat.type == "private" and user.id in self.runtime.known
+        if not isinstance(event, Message) or event.chat.type != "private":
+            return False
+        if self.runtime.standalone or user.id in self.runtime.known:
+            return True
+        text = event.text or ""
+        return _command_of(text) == "start" and text.partition(" ")[2].strip().startswith(INVITE_PREFIX)
 
     async def __call__(
         self,
@@ -99,55 +210,53 @@ class CasebotContext(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        runtime = self.runtime
         user: User | None = data.get("event_from_user")
-        with runtime.database.bound():
-            participant = await self._participant(user)
-            actor: Actor | None = (
-                runtime.services.participants.actor_for(participant) if participant else None
-            )
-            locale = runtime.locale_for(participant, user)
-            message = event if isinstance(event, Message) else None
-            if isinstance(event, CallbackQuery) and isinstance(event.message, Message):
-                message = event.message
-            data.update(
-                runtime=runtime,
-                reply=Reply(message, runtime.renderer, locale),
-                services=runtime.services,
-                renderer=runtime.renderer,
-                participant=participant,
-                actor=actor,
-                is_staff=bool(actor and actor.is_staff),
-                locale=locale,
-            )
-            try:
+        if not self.is_ours(event, user):
+            return UNHANDLED
+        runtime = self.runtime
+        locale = runtime.locale_for(None, user)
+        writes = start_write_log()
+        try:
+            if not runtime.database.is_open:
+                runtime.open_database()
+                raise Unavailable("casebot's database is not open")
+            with runtime.database.bound():
+                participant = await self._participant(user, event)
+                locale = runtime.locale_for(participant, user)
+                self._fill(data, event, participant, locale)
                 return await handler(event, data)
-            except CasebotError as error:
-                await reply(event, self._error_text(error, data["locale"]), alert=True)
-                return None
-            except BaseORMException:
-                log.exception("database failure while handling an update")
-                await reply(event, runtime.renderer.render(data["locale"], "failure"), alert=True)
-                return None
-            except TelegramAPIError:
-                log.exception("Telegram refused a reply")
-                return None
-            finally:
-                runtime.wake_sender()
+        except Exception as exc:
+            setattr(exc, ERROR_CONTEXT, ErrorContext(event, locale, writes.committed > 0, _where(exc)))
+            raise
+        finally:
+            runtime.wake_sender()
 
-    def _error_text(self, error: CasebotError, locale: str) -> str:
-        """The error in the person's language where a template says it, else its own message."""
-        renderer = self.runtime.renderer
-        if error.template is not None and renderer.has(locale, f"errors/{error.template}"):
-            return renderer.render(locale, f"errors/{error.template}")
-        return renderer.render(locale, "error", message=error.message)
+    def _fill(
+        self, data: dict[str, Any], event: TelegramObject, participant: Participant | None, locale: str
+    ) -> None:
+        runtime = self.runtime
+        actor: Actor | None = runtime.services.participants.actor_for(participant) if participant else None
+        message = event if isinstance(event, Message) else None
+        if isinstance(event, CallbackQuery) and isinstance(event.message, Message):
+            message = event.message
+        data.update(
+            runtime=runtime,
+            reply=Reply(message, runtime.renderer, locale),
+            services=runtime.services,
+            renderer=runtime.renderer,
+            participant=participant,
+            actor=actor,
+            is_staff=bool(actor and actor.is_staff),
+            locale=locale,
+        )
 
-    async def _participant(self, user: User | None) -> Participant | None:
-        if user is None or user.is_bot:
-            return None
-        participant = await Participant.get_or_none(telegram_user_id=user.id)
+    async def _participant(self, user: User | None, event: TelegramObject) -> Participant | None:
+        assert user is not None
+        services = self.runtime.services
+        participant = await services.participants.find(user.id)
         if participant is None and user.id in self.runtime.admin_ids:
-            participant = await self.runtime.services.participants.ensure(
-                user.id, user.id, user.language_code
-            )
+            participant = await services.participants.ensure_admin(user.id, user.id, user.language_code)
+        if participant is not None and participant.blocked and not isinstance(event, ChatMemberUpdated):
+            # They wrote or pressed something: they can be reached again, from now on.
+            await services.participants.reachable_again(participant)
         return participant

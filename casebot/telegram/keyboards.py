@@ -11,9 +11,11 @@ from casebot.rendering import Renderer
 from casebot.services.views import CaseCard
 from casebot.telegram.callbacks import (
     AdvanceButton,
+    CheckInAnswer,
     CheckInButton,
     FileCaseButton,
     FileItemButton,
+    ReminderAction,
     ReminderButton,
 )
 
@@ -26,9 +28,7 @@ def next_states(card: CaseCard, renderer: Renderer, locale: str) -> InlineKeyboa
     for target in card.next_states:
         builder.button(
             text=renderer.label(locale, "move_to", state=target.value),
-            callback_data=AdvanceButton(
-                case_id=card.case.id, target=target.value, expected=card.case.state.value
-            ),
+            callback_data=AdvanceButton(case_id=card.case.id, target=target, expected=card.case.state),
         )
     builder.adjust(1)
     return builder.as_markup()
@@ -67,15 +67,19 @@ def for_notice(
     case_id = int(str(payload.get("case_id", 0)))
     builder = InlineKeyboardBuilder()
     if kind == "reminder_missing":
-        for action, key in (("now", "send_now"), ("1d", "snooze_1d"), ("3d", "snooze_3d")):
+        for action, key in (
+            (ReminderAction.NOW, "send_now"),
+            (ReminderAction.SNOOZE_1D, "snooze_1d"),
+            (ReminderAction.SNOOZE_3D, "snooze_3d"),
+        ):
             builder.button(
                 text=renderer.label(locale, key), callback_data=ReminderButton(case_id=case_id, action=action)
             )
     elif kind == "check_in":
         round_ = int(str(payload.get("round", 0)))
-        for answer in ("done", "not_yet", "need_help"):
+        for answer in CheckInAnswer:
             builder.button(
-                text=renderer.label(locale, f"check_in_{answer}"),
+                text=renderer.label(locale, f"check_in_{answer.value}"),
                 callback_data=CheckInButton(case_id=case_id, round=round_, answer=answer),
             )
     else:

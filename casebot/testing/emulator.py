@@ -623,6 +623,8 @@ class _Failure:
     retry_after: int | None
     processed: bool
     disconnect: bool
+    unreadable: bool
+    skip: int
 
 
 class _Window:
@@ -675,6 +677,13 @@ class _Described:
 def _split_token(token: str) -> int | None:
     match = _TOKEN_RE.match(token)
     return int(match.group(1)) if match else None
+
+
+def _unreadable(result: Any) -> Any:
+    """The result with one field in a shape no client knows yet; everything else as it was."""
+    if isinstance(result, dict) and "date" in result:
+        return {**result, "date": {"unix": result["date"], "zone": "UTC"}}
+    return [result]
 
 
 def _group_type(chat_id: int) -> str:
@@ -835,6 +844,53 @@ class EmulatedUser:
             "file_size": stored.size,
         }  # fmt: skip
         return self.emulator._user_message(self, None, {"sticker": sticker})
+
+    def send_media(
+        self, kind: str, *, size: int = 2_000_000, file_name: str | None = None, mime_type: str | None = None
+    ) -> JSON:
+        """The user sends a ``video``, ``audio``, ``voice`` or ``video_note`` (a declared size, no bytes)."""
+        defaults = {
+            "video": "video/mp4",
+            "audio": "audio/mpeg",
+            "voice": "audio/ogg",
+            "video_note": "video/mp4",
+        }
+        if kind not in defaults:
+            raise EmulatorError(f"send_media takes one of {sorted(defaults)}, not {kind!r}")
+        stored = self.emulator._store_user_file(kind, file_name, size, mime_type or defaults[kind], None)
+        media: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size,
+        }
+        if kind in ("video", "video_note", "audio", "voice"):
+            media["duration"] = 12
+        if kind == "video":
+            media.update(width=640, height=480)
+        if kind == "video_note":
+            media["length"] = 240
+        if kind in ("video", "audio", "voice") and stored.mime_type:
+            media["mime_type"] = stored.mime_type
+        if kind in ("video", "audio") and file_name:
+            media["file_name"] = file_name
+        return self.emulator._user_message(self, None, {kind: media})
+
+    def send_location(self, latitude: float = 31.2304, longitude: float = 121.4737) -> JSON:
+        """The user shares a location."""
+        return self.emulator._user_message(
+            self, None, {"location": {"latitude": latitude, "longitude": longitude}}
+        )
+
+    def send_contact(self, phone_number: str = "+8613800000000", first_name: str = "Contact") -> JSON:
+        """The user shares a contact card."""
+        contact = {"phone_number": phone_number, "first_name": first_name}
+        return self.emulator._user_message(self, None, {"contact": contact})
+
+    def press_data(self, bot_message: SentMessage | Mapping[str, Any] | int, data: str) -> str:
+        """The user's client sends ``data`` as if from a button of ``bot_message``, whether or not the
+        message has such a button: a stale, doctored or forged press (Telegram still gives it a real
+        query id). Returns the callback query id, like ``press``."""
+        return self.emulator._press_data(self, bot_message, data)
 
     def forward_text(
         self, text: str, *, from_user: EmulatedUser | None = None, sender_name: str = "Hidden Sender"
@@ -1013,6 +1069,7 @@ class BotAPIEmulator:
         self._deactivated: set[int] = set()
         self._migrated: dict[int, int] = {}
         self._failures: list[_Failure] = []
+        self._revoked: set[str] = set()
         self._limits: _Limits | None = None
 
         self._updates: deque[tuple[int, JSON]] = deque()
@@ -1305,33 +1362,50 @@ class BotAPIEmulator:
         status: int = 502,
         count: int = 1,
         *,
+        after: int = 0,
         timeout: bool = False,
         delay: float | None = None,
         description: str | None = None,
         retry_after: int | None = None,
         processed: bool = False,
         disconnect: bool = False,
+        unreadable: bool = False,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` fail (None: any method but getUpdates).
+        """Make the next ``count`` calls of ``method`` fail (None: any method but getUpdates),
+        after letting ``after`` of them through (``after=1``: the second call fails).
 
         - plain: answer ``status`` with Telegram's wording (502 → "Bad Gateway", 429 → retry_after...);
         - ``timeout=True``: hang ``delay`` seconds (default ``hang_seconds``), then answer 504;
         - ``disconnect=True``: drop the connection without an answer;
         - ``processed=True``: the call takes effect (e.g. the message IS sent) before failing,
-          like a real request whose answer got lost.
+          like a real request whose answer got lost;
+        - ``unreadable=True``: the call takes effect and answers 200 ok, but with its result in a
+          shape the client cannot read (as when Telegram's Bot API is newer than the client);
+          aiogram raises ``ClientDecodeError``.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
+        if after < 0:
+            raise ValueError("after cannot be negative")
         self._failures.append(
             _Failure(
                 method.lower() if method else None, status, count, timeout, delay, description, retry_after,
-                processed, disconnect,
+                processed, disconnect, unreadable, after,
             )
         )  # fmt: skip
 
     def clear_failures(self) -> None:
         """Forget every pending ``fail_next``."""
         self._failures.clear()
+
+    def revoke_token(self, token: str | None = None) -> None:
+        """Revoke the bot's token (default: the emulator's own), as @BotFather's /revoke does: every
+        method called with it answers 401 Unauthorized until :meth:`restore_token`."""
+        self._revoked.add(token or self.token)
+
+    def restore_token(self, token: str | None = None) -> None:
+        """Accept a revoked token again."""
+        self._revoked.discard(token or self.token)
 
     # --- updates ------------------------------------------------------------------------------
 
@@ -1465,6 +1539,23 @@ class BotAPIEmulator:
         self.last_callback_query = query
         if sent.chat_id == user.id:
             self._chats[user.id].opened = True
+        self.push_update("callback_query", query)
+        return query_id
+
+    def _press_data(
+        self, user: EmulatedUser, bot_message: SentMessage | Mapping[str, Any] | int, data: str
+    ) -> str:
+        sent = self._resolve_bot_message(bot_message, user.id)
+        query_id = str(4_000_000_000_000_000 + next(self._counter))
+        query: JSON = {
+            "id": query_id,
+            "from": user.to_dict(),
+            "message": dict(sent.raw),
+            "chat_instance": str(abs(sent.chat_id) * 7 + 1_000_000_000),
+            "data": data,
+        }
+        self._callbacks[query_id] = query
+        self.last_callback_query = query
         self.push_update("callback_query", query)
         return query_id
 
@@ -1705,7 +1796,8 @@ class BotAPIEmulator:
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        if _split_token(request.match_info["token"]) is None:
+        token = request.match_info["token"]
+        if _split_token(token) is None or token in self._revoked:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
@@ -1739,20 +1831,22 @@ class BotAPIEmulator:
         failure: _Failure | None = None
         try:
             bot_id = _split_token(token)
-            if bot_id is None:
+            if bot_id is None or token in self._revoked:
                 raise _ApiError(401, "Unauthorized")
             handler = self._handlers.get(key)
             if handler is None:
                 raise _ApiError(404, "Not Found: method not found")
             failure = self._take_failure(key)
-            if failure is not None and not failure.processed:
+            if failure is not None and not (failure.processed or failure.unreadable):
                 await self._fail(failure, request)
             result = await handler(self.bot_user(bot_id), params)
-            if failure is not None:
+            if failure is not None and not failure.unreadable:
                 await self._fail(failure, request)
             body: JSON = {"ok": True, "result": result}
             if isinstance(result, _Described):
                 body = {"ok": True, "result": result.result, "description": result.description}
+            if failure is not None and failure.unreadable:
+                body["result"] = _unreadable(body["result"])
             status = 200
         except _ApiError as error:
             status, body = error.status, error.body()
@@ -1762,6 +1856,9 @@ class BotAPIEmulator:
     def _take_failure(self, key: str) -> _Failure | None:
         for failure in self._failures:
             if failure.method == key or (failure.method is None and key != "getupdates"):
+                if failure.skip > 0:
+                    failure.skip -= 1
+                    continue
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures.remove(failure)

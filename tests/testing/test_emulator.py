@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
@@ -18,6 +19,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BotCommand,
@@ -440,6 +442,66 @@ async def test_a_processed_failure_sends_the_message_but_loses_the_answer(
     with pytest.raises(TelegramServerError):
         await bot.send_message(42, "maybe sent")
     assert [m.text for m in emulator.sent_to(42)] == ["maybe sent"]
+
+
+async def test_a_failure_after_some_calls_lets_those_calls_through_first(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    emulator.user(42).send_text("hi")
+    emulator.fail_next("sendMessage", status=502, after=1)
+    await bot.send_message(42, "part 1")
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.send_message(42, "part 2")
+    await bot.send_message(42, "part 2")
+    assert [m.text for m in emulator.sent_to(42)] == ["part 1", "part 2"]
+    assert emulator.stats.injected_failures == 1
+
+
+async def test_an_unreadable_answer_sends_the_message_but_the_client_cannot_decode_it(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    emulator.user(42).send_text("hi")
+    emulator.fail_next("sendMessage", unreadable=True)
+    with pytest.raises(ClientDecodeError) as raised:
+        await bot.send_message(42, "delivered all the same")
+    assert [m.text for m in emulator.sent_to(42)] == ["delivered all the same"]
+    data = raised.value.data
+    assert data["ok"] is True
+    assert data["result"]["message_id"] == emulator.last(42).message_id
+    assert emulator.calls[-1].status == 200
+    emulator.fail_next("getMe", unreadable=True)
+    with pytest.raises(ClientDecodeError):
+        await bot.get_me()
+
+
+async def test_a_revoked_token_gets_401_on_every_method_until_it_is_restored(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    emulator.user(42).send_text("hi")
+    emulator.revoke_token()
+    with pytest.raises(TelegramUnauthorizedError, match="Unauthorized"):
+        await bot.get_me()
+    with pytest.raises(TelegramUnauthorizedError):
+        await bot.send_message(42, "not sent")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{emulator.base_url}/bot{TOKEN}/getUpdates") as response,
+    ):
+        assert response.status == 401
+        assert await response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    assert emulator.sent_to(42) == []
+
+    emulator.restore_token()
+    assert (await bot.get_me()).id == 123456
+    await bot.send_message(42, "sent")
+    assert [m.text for m in emulator.sent_to(42)] == ["sent"]
+    assert [(call.name, call.status) for call in emulator.calls] == [
+        ("getMe", 401),
+        ("sendMessage", 401),
+        ("getUpdates", 401),
+        ("getMe", 200),
+        ("sendMessage", 200),
+    ]
 
 
 async def test_an_injected_timeout_makes_the_client_give_up(emulator: BotAPIEmulator) -> None:

@@ -1,4 +1,4 @@
-"""Admins: add and remove coordinators."""
+"""Admins: add and remove coordinators; a removed coordinator's open cases are handed over."""
 
 from __future__ import annotations
 
@@ -6,29 +6,30 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, MagicData
 from aiogram.types import Message
 
-from casebot.domain.roles import Role
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.telegram.context import Reply
+from casebot.telegram.filters import CoordinatorChange
 from casebot.telegram.menus import set_coordinator_menu
-
-_CHANGE = F.text.regexp(r"^/coordinator(@\w+)?\s+(add|remove)\s+\d{1,15}\s*$")
 
 
 def admin_router() -> Router:
-    """``/coordinator add|remove <user id>``; coordinators who are not admins get a refusal."""
+    """``/coordinator add <id>`` and ``/coordinator remove <id> [to <id>]``; coordinators who are
+    not admins get a refusal from the service."""
     router = Router(name="casebot.admin")
     router.message.filter(MagicData(F.is_staff))
 
-    @router.message(Command("coordinator"), _CHANGE)
+    @router.message(Command("coordinator"), CoordinatorChange())
     async def coordinator(
-        message: Message, bot: Bot, services: Services, actor: Actor, renderer: Renderer, reply: Reply
-    ) -> None:
-        _, action, user_id = (message.text or "").split()
-        role = Role.COORDINATOR if action == "add" else Role.FAMILY
-        participant = await services.participants.set_role(actor, int(user_id), role)
-        await set_coordinator_menu(bot, renderer, participant)
-        await reply("staff/coordinator_changed", participant=participant)
+        message: Message, action: str, user_id: int, hand_to: int | None, bot: Bot, services: Services,
+        actor: Actor, renderer: Renderer, reply: Reply,
+    ) -> None:  # fmt: skip
+        if action == "add":
+            change = await services.participants.add_coordinator(actor, user_id)
+        else:
+            change = await services.participants.remove_coordinator(actor, user_id, hand_to)
+        await set_coordinator_menu(bot, renderer, change.participant)
+        await reply("staff/coordinator_changed", change=change)
 
     @router.message(Command("coordinator"))
     async def usage(message: Message, reply: Reply) -> None:

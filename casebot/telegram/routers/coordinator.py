@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
+from casebot.clock import Clock
 from casebot.domain.questions import Direction
 from casebot.domain.refs import format_ref
 from casebot.domain.states import CaseState, parse_state
@@ -16,8 +16,10 @@ from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.telegram import keyboards
 from casebot.telegram.callbacks import AdvanceButton
-from casebot.telegram.context import Reply
-from casebot.telegram.filters import Args
+from casebot.telegram.context import Reply, drop_keyboard
+from casebot.telegram.errors import user_error_text
+from casebot.telegram.filters import Args, HospitalArgs
+from casebot.telegram.routers.prompts import AwaitingReason, reason_has_expired
 
 COORDINATOR_COMMANDS = (
     "newcase", "invite", "cases", "case", "advance", "hospital", "received", "waive",
@@ -26,13 +28,7 @@ COORDINATOR_COMMANDS = (
 CASE_SELECTORS = ("open", "mine", "overdue", *CaseState)
 
 
-class AwaitingReason(StatesGroup):
-    """A button asked for a reason (an override, going back, withdrawing); the next text is it."""
-
-    advance = State()
-
-
-def coordinator_router() -> Router:
+def coordinator_router(clock: Clock) -> Router:
     """Coordinator commands; the router only matches staff (others get the refusal router).
 
     Each command handler is registered with the shape of its arguments; a command that does
@@ -96,35 +92,44 @@ def coordinator_router() -> Router:
     @router.callback_query(AdvanceButton.filter())
     async def advance_button(
         query: CallbackQuery, callback_data: AdvanceButton, state: FSMContext, services: Services,
-        actor: Actor, reply: Reply,
+        actor: Actor, reply: Reply, renderer: Renderer, locale: str,
     ) -> None:  # fmt: skip
-        target, expected = CaseState(callback_data.target), CaseState(callback_data.expected)
+        target, expected = callback_data.target, callback_data.expected
         try:
             change = await services.cases.advance(actor, callback_data.case_id, target, expected=expected)
         except (OverrideRequired, ReasonRequired) as needed:
+            # Nothing moved: ask for the reason; the next text is it (a command cancels, see prompts).
             await state.set_state(AwaitingReason.advance)
             await state.update_data(
-                case_id=callback_data.case_id, target=target.value, expected=expected.value
+                case_id=callback_data.case_id,
+                target=target.value,
+                expected=expected.value,
+                asked_at=clock.now().isoformat(),
             )
             await query.answer()
-            await reply("staff/ask_reason", message=needed.message)
+            await reply(
+                "staff/ask_reason",
+                ref=format_ref(callback_data.case_id),
+                target=target.value,
+                why=user_error_text(renderer, needed, locale),
+            )
             return
         await query.answer(reply.label("moved", state=target.value))
         if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+            await drop_keyboard(query.message)
         await reply("staff/advanced", change=change)
 
-    @router.message(StateFilter(AwaitingReason.advance), Command("cancel"))
-    async def cancel_reason(message: Message, state: FSMContext, reply: Reply) -> None:
-        await state.clear()
-        await reply("staff/cancelled")
-
-    @router.message(StateFilter(AwaitingReason.advance), F.text & ~F.text.startswith("/"))
+    @router.message(StateFilter(AwaitingReason.advance), F.text)
     async def reason_given(
         message: Message, state: FSMContext, services: Services, actor: Actor, reply: Reply
     ) -> None:
         pending = await state.get_data()
         await state.clear()
+        if reason_has_expired(pending.get("asked_at"), clock.now()):
+            await reply(
+                "staff/reason_expired", ref=format_ref(int(pending["case_id"])), target=pending["target"]
+            )
+            return
         change = await services.cases.advance(
             actor,
             int(pending["case_id"]),
@@ -134,14 +139,13 @@ def coordinator_router() -> Router:
         )
         await reply("staff/advanced", change=change)
 
-    @router.message(Command("hospital"), Args(2), F.text.count("|").in_({1, 2}))
+    @router.message(Command("hospital"), HospitalArgs())
     async def hospital(
-        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+        message: Message, args: list[str | None], services: Services, actor: Actor, reply: Reply
     ) -> None:
-        name, department, *reviewer = (part.strip() for part in args[1].split("|"))
-        case = await services.cases.set_hospital(
-            actor, args[0], name, department, reviewer[0] if reviewer else None
-        )
+        reference, name, department, reviewer = args
+        assert reference is not None and name is not None and department is not None
+        case = await services.cases.set_hospital(actor, reference, name, department, reviewer)
         await reply("staff/hospital_set", case=case, ref=format_ref(case.id))
 
     @router.message(Command("received"), Args(2))
@@ -199,13 +203,24 @@ def coordinator_router() -> Router:
 
 
 def refusal_router() -> Router:
-    """Coordinator commands and buttons from anyone else: a plain refusal, nothing changes."""
+    """Coordinator commands and buttons from anyone else: a plain refusal, nothing changes.
+
+    Only a standalone casebot answers others' coordinator commands: inside a host bot, a
+    command casebot shares a name with (a host's own /note) belongs to the host.
+    """
     router = Router(name="casebot.refusal")
     router.message.filter(~MagicData(F.is_staff))
 
     @router.message(Command(*COORDINATOR_COMMANDS, "coordinator", "pause", "resume", "reminders"))
     async def refuse(message: Message, reply: Reply) -> None:
         await reply("refused")
+
+    return router
+
+
+def staff_button_refusal_router() -> Router:
+    """A coordinator's button pressed by someone else (a forwarded card, forged data): refused."""
+    router = Router(name="casebot.refusal.buttons")
 
     @router.callback_query(AdvanceButton.filter(), ~MagicData(F.is_staff))
     async def refuse_button(query: CallbackQuery, reply: Reply) -> None:

@@ -1,19 +1,32 @@
-"""The standalone bot's last word: a join hint for strangers, a pointer for participants, silence otherwise."""
+"""The last words of casebot's router: an answer to any casebot button nobody took, and, for the
+standalone bot, a join hint for strangers and a pointer for participants."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from casebot.db.models import Participant
 from casebot.telegram.context import Reply
+
+
+def unknown_button_router() -> Router:
+    """Every ``cb1`` press gets an answer, so no spinner keeps turning: a button from an old
+    version, one whose data was forged, or one meant for someone else."""
+    router = Router(name="casebot.unknown_button")
+
+    @router.callback_query()
+    async def unknown(query: CallbackQuery, reply: Reply) -> None:
+        await query.answer(reply.label("button_gone"), show_alert=True)
+
+    return router
 
 
 def fallback_router() -> Router:
     """Included last, by the standalone bot only: a host bot keeps its own fallbacks."""
     router = Router(name="casebot.fallback")
 
-    @router.message(F.chat.type == "private", F.text | F.sticker | F.forward_origin | F.document | F.photo)
+    @router.message(F.chat.type == "private")
     async def hint(message: Message, participant: Participant | None, reply: Reply) -> None:
         await reply("hint_member" if participant is not None else "join_hint")
 

@@ -1,47 +1,79 @@
-"""Families: join by invite, see the status, send records, answer the hospital's questions."""
+"""Families: join by invite, see the status, send records, ask and answer questions."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, CommandStart, MagicData
 from aiogram.types import CallbackQuery, Message, User
 
+from casebot.db.models import Participant
+from casebot.domain.questions import Direction
+from casebot.domain.refs import parse_ref
+from casebot.errors import InvalidReference, InviteInvalid
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
 from casebot.telegram import keyboards
 from casebot.telegram.callbacks import FileCaseButton, FileItemButton
-from casebot.telegram.context import Reply
+from casebot.telegram.context import INVITE_PREFIX, Reply, Runtime
 from casebot.telegram.filters import Args
+from casebot.telegram.routers.onboarding import ask_language
 
-INVITE_PREFIX = "cb_"
+RECORD_CONTENT = F.document | F.photo | F.video | F.audio | F.voice | F.video_note
 
 
 def incoming_file(message: Message) -> IncomingFile | None:
-    """The file of a message, as Telegram described it (the largest size of a photo)."""
+    """The file of a message as Telegram described it (the largest size of a photo), with its kind."""
     if message.document is not None:
         d = message.document
-        return IncomingFile(d.file_id, d.file_unique_id, d.file_name, d.file_size, d.mime_type)
+        return IncomingFile(d.file_id, d.file_unique_id, d.file_name, d.file_size, d.mime_type, "document")
     if message.photo:
         p = message.photo[-1]
-        return IncomingFile(p.file_id, p.file_unique_id, None, p.file_size, "image/jpeg")
+        return IncomingFile(p.file_id, p.file_unique_id, None, p.file_size, "image/jpeg", "photo")
+    if message.video is not None:
+        v = message.video
+        return IncomingFile(v.file_id, v.file_unique_id, v.file_name, v.file_size, v.mime_type, "video")
+    if message.video_note is not None:
+        n = message.video_note
+        return IncomingFile(n.file_id, n.file_unique_id, None, n.file_size, "video/mp4", "video")
+    if message.audio is not None:
+        a = message.audio
+        return IncomingFile(a.file_id, a.file_unique_id, a.file_name, a.file_size, a.mime_type, "audio")
+    if message.voice is not None:
+        o = message.voice
+        return IncomingFile(o.file_id, o.file_unique_id, None, o.file_size, o.mime_type, "voice")
     return None
 
 
 def family_router() -> Router:
-    """Joining is open to anyone with an invite; the rest needs a family participant."""
+    """Joining is open to anyone with a valid invite; the rest needs a family participant."""
     router = Router(name="casebot.family")
 
     @router.message(CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
     async def join(
-        message: Message, command: CommandObject, event_from_user: User, services: Services, reply: Reply
-    ) -> None:
-        participant = await services.participants.ensure(
-            event_from_user.id, message.chat.id, event_from_user.language_code
-        )
-        joined = await services.invites.redeem(participant, (command.args or "")[len(INVITE_PREFIX) :])
-        card = await services.views.card(services.participants.actor_for(participant), joined.case.id)
-        await reply.in_locale(participant.locale)("family/joined", card=card, already=joined.already_member)
+        message: Message, command: CommandObject, event_from_user: User, participant: Participant | None,
+        services: Services, runtime: Runtime, reply: Reply,
+    ) -> None:  # fmt: skip
+        try:
+            joined = await services.invites.redeem(
+                event_from_user.id,
+                message.chat.id,
+                (command.args or "")[len(INVITE_PREFIX) :],
+                language_code=event_from_user.language_code,
+                full_name=event_from_user.full_name,
+            )
+        except InviteInvalid:
+            if participant is None and not runtime.standalone:
+                # A stranger's /start with a link that is not casebot's: the host's to answer.
+                raise SkipHandler from None
+            raise
+        runtime.known.add(joined.participant)
+        card = await services.views.card(services.participants.actor_for(joined.participant), joined.case.id)
+        answer = reply.in_locale(joined.participant.locale)
+        await answer("family/joined", card=card, already=joined.already_member)
+        if participant is None:
+            await ask_language(answer)
 
     members = Router(name="casebot.family.members")
     members.message.filter(MagicData(F.participant & ~F.is_staff))
@@ -73,9 +105,33 @@ def family_router() -> Router:
         question = await services.questions.answer(actor, case_part or cases[0].id, number, args[1])
         await reply("family/answered", question=question)
 
-    @members.message(Command("reply"))
-    async def reply_usage(message: Message, reply: Reply) -> None:
-        await reply.usage("reply")
+    @members.message(Command("ask"), Args(1))
+    async def ask_hospital(
+        message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
+    ) -> None:
+        """A family's own question to the hospital; with several open cases it starts with the case."""
+        cases = await services.views.open_cases_of_family(actor)
+        if not cases:
+            await reply("family/no_case")
+            return
+        first, _, rest = args[0].partition(" ")
+        case_id: int | None = cases[0].id if len(cases) == 1 else None
+        text = args[0]
+        try:
+            named = parse_ref(first)
+        except InvalidReference:
+            named = None
+        if named is not None and rest.strip():
+            case_id, text = named, rest
+        if case_id is None:
+            await reply("family/ask_which_case", cases=cases)
+            return
+        question = await services.questions.ask(actor, case_id, Direction.TO_HOSPITAL, text)
+        await reply("family/asked", question=question)
+
+    @members.message(Command("reply", "ask"))
+    async def family_usage(message: Message, command: CommandObject, reply: Reply) -> None:
+        await reply.usage("reply" if command.command == "reply" else "family_ask")
 
     @members.message(F.reply_to_message & F.text & ~F.text.startswith("/"))
     async def reply_to_question(message: Message, services: Services, actor: Actor, reply: Reply) -> None:
@@ -89,7 +145,7 @@ def family_router() -> Router:
         question = await services.questions.answer(actor, case_id, number, message.text or "")
         await reply("family/answered", question=question)
 
-    @members.message(F.document | F.photo)
+    @members.message(RECORD_CONTENT)
     async def record_file(
         message: Message, services: Services, actor: Actor, renderer: Renderer, locale: str, reply: Reply
     ) -> None:
@@ -97,13 +153,21 @@ def family_router() -> Router:
         if not cases:
             await reply("family/no_case")
         elif len(cases) > 1:
-            await message.reply(reply.text("family/which_case"), reply_markup=keyboards.cases(cases))
+            await message.reply(
+                reply.text("family/which_case"), parse_mode="HTML", reply_markup=keyboards.cases(cases)
+            )
         else:
             card = await services.views.card(actor, cases[0].id)
             await message.reply(
                 reply.text("family/which_item", ref=card.case.id),
+                parse_mode="HTML",
                 reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
             )
+
+    @members.message(~F.text)
+    async def other_content(message: Message, reply: Reply) -> None:
+        """A location, a contact, a sticker, a poll: nothing is kept; say what can be."""
+        await reply("family/unsupported")
 
     @members.callback_query(FileCaseButton.filter())
     async def file_case_chosen(
@@ -112,11 +176,11 @@ def family_router() -> Router:
     ) -> None:  # fmt: skip
         card = await services.views.card(actor, callback_data.case_id)
         await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(
-                reply.text("family/which_item", ref=card.case.id),
-                reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
-            )
+        await reply.edit(
+            "family/which_item",
+            ref=card.case.id,
+            reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
+        )
 
     @members.callback_query(FileItemButton.filter())
     async def file_item_chosen(
@@ -124,13 +188,18 @@ def family_router() -> Router:
     ) -> None:
         original = query.message.reply_to_message if isinstance(query.message, Message) else None
         incoming = incoming_file(original) if original else None
-        if incoming is None or not isinstance(query.message, Message):
+        if (
+            incoming is None
+            or original is None
+            or original.from_user is None
+            or (original.from_user.id != query.from_user.id)
+        ):
             await query.answer(reply.label("send_again"), show_alert=True)
             return
-        record = await services.checklist.attach_file(
+        filed = await services.checklist.attach_file(
             actor, callback_data.case_id, callback_data.item or None, incoming
         )
         await query.answer()
-        await query.message.edit_text(reply.text("family/file_kept", record=record))
+        await reply.edit("family/file_kept", record=filed.record, again=not filed.new)
 
     return router

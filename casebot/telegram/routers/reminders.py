@@ -9,8 +9,8 @@ from aiogram.types import CallbackQuery, Message
 from casebot.db.models import Participant
 from casebot.domain.refs import format_ref
 from casebot.services import Actor, Services
-from casebot.telegram.callbacks import CheckInButton, ReminderButton
-from casebot.telegram.context import Reply
+from casebot.telegram.callbacks import CheckInButton, ReminderAction, ReminderButton
+from casebot.telegram.context import Reply, drop_keyboard
 from casebot.telegram.filters import Args
 
 STAFF_COMMANDS = ("pause", "resume", "reminders")
@@ -98,29 +98,31 @@ def family_reminders_router() -> Router:
         query: CallbackQuery, callback_data: ReminderButton, participant: Participant, services: Services,
         actor: Actor, reply: Reply,
     ) -> None:  # fmt: skip
-        if callback_data.action == "now":
+        if callback_data.action == ReminderAction.NOW:
             await query.answer()
             await reply("family/send_now")
             return
         cases = await services.reminders.snooze(
-            actor, callback_data.action, participant.timezone, case_id=callback_data.case_id
+            actor, callback_data.action.value, participant.timezone, case_id=callback_data.case_id
         )
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
-        if cases:
-            await reply("family/snoozed", until=cases[0].snoozed_until, zone=participant.timezone)
+            await drop_keyboard(query.message)
+        await reply("family/snoozed", until=cases[0].snoozed_until, zone=participant.timezone)
 
     @router.callback_query(CheckInButton.filter())
     async def check_in(
         query: CallbackQuery, callback_data: CheckInButton, services: Services, actor: Actor, reply: Reply
     ) -> None:
-        await services.reminders.answer_check_in(
-            actor, callback_data.case_id, callback_data.round, callback_data.answer
+        recorded = await services.reminders.answer_check_in(
+            actor, callback_data.case_id, callback_data.round, callback_data.answer.value
         )
+        if recorded is None:
+            await query.answer(reply.label("already_recorded"))
+            return
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
-        await reply("family/check_in_thanks", answer=callback_data.answer)
+            await drop_keyboard(query.message)
+        await reply("family/check_in_thanks", answer=callback_data.answer.value)
 
     return router
