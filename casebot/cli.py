@@ -111,7 +111,7 @@ async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
     from casebot.demo import play_demo
 
     # The demo prints the conversation itself; the emulator's access log would only add noise.
-    for noisy in ("aiohttp.access", "aiogram"):
+    for noisy in ("aiohttp.access", "aiogram", "apscheduler", "casebot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     result: int = await play_demo()
     return result

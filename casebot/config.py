@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -98,11 +97,12 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        from casebot.domain.zones import parse_timezone
+
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"“{value}” is not an IANA time zone such as Asia/Shanghai") from exc
-        return value
+            return parse_timezone(value)
+        except CasebotError as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("quiet_hours")
     @classmethod

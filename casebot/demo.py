@@ -125,6 +125,8 @@ async def play_demo(out: Callable[[str], None] = print) -> int:
                 database_url=f"sqlite://{Path(folder) / 'demo.sqlite3'}",
                 telegram_api_url=telegram.base_url,
                 admin_ids=[COORDINATOR],
+                # The demo runs at whatever hour it is: no quiet hours, so nothing waits for morning.
+                quiet_hours="off",
             )
             bot = telegram.create_bot(default=DefaultBotProperties(parse_mode=ParseMode.HTML))
             dispatcher = Dispatcher()
@@ -153,6 +155,9 @@ async def _play(talk: Conversation, telegram: BotAPIEmulator) -> int:
     if token is None:
         return 1
     await talk.say(FAMILY, f"/start {token.group(1)}")
+    language = (await talk.expect(FAMILY, contains="Which language"))[-1]
+    await talk.press(FAMILY, language, "English")
+    await talk.say(FAMILY, "Singapore")
     await talk.say(COORDINATOR, "/hospital C-0001 Shanghai Cancer Center | Thoracic oncology | Dr Li")
     talk.out("family: (sends pathology.pdf)")
     before = len(telegram.sent_to(FAMILY))
@@ -169,7 +174,13 @@ async def _play(talk: Conversation, telegram: BotAPIEmulator) -> int:
     await talk.show_new()
     await talk.say(COORDINATOR, "/advance C-0001 sent")
     await talk.say(COORDINATOR, "/advance C-0001 sent The family asked to send now; the rest follows")
-    for state in ("under_review", "opinion_received", "home_follow_up", "closed"):
+    for state in (
+        "under_review",
+        "opinion_received",
+        "opinion_received The hospital reviewed the records it had",
+        "home_follow_up",
+        "closed",
+    ):
         await talk.say(COORDINATOR, f"/advance C-0001 {state}")
     final = await talk.say(FAMILY, "/status")
     return 0 if final and "closed" in final[-1].text else 1

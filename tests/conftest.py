@@ -18,6 +18,7 @@ from casebot.db.database import Database, migrate, tortoise_config
 from casebot.db.models import Participant
 from casebot.domain.roles import Role
 from casebot.services import Actor, Services
+from casebot.services.invites import Joined
 
 # Set CASEBOT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run on PostgreSQL.
 POSTGRES_URL = os.environ.get("CASEBOT_TEST_DATABASE_URL", "").strip()
@@ -92,13 +93,29 @@ def services(clock: ManualClock) -> Services:
     return Services.build(clock, admin_ids=frozenset({ADMIN_TELEGRAM_ID}))
 
 
+async def register(telegram_user_id: int, role: Role = Role.FAMILY) -> Participant:
+    """A participant row as the bot keeps it (admins are coordinators listed in settings)."""
+    participant, _ = await Participant.get_or_create(
+        telegram_user_id=telegram_user_id,
+        defaults={
+            "chat_id": telegram_user_id,
+            "role": Role.COORDINATOR if role == Role.ADMIN else role,
+            "locale": "en",
+            "timezone": "Asia/Shanghai",
+            "created_at": START,
+        },
+    )
+    return participant
+
+
 async def make_participant(services: Services, telegram_user_id: int, role: Role) -> Actor:
-    """Register someone and give them a role; return the actor they act as."""
-    participant = await services.participants.ensure(telegram_user_id, telegram_user_id, "en")
-    if participant.role != role and role != Role.ADMIN:
-        await Participant.filter(id=participant.id).update(role=role)
-        participant.role = role
-    return services.participants.actor_for(participant)
+    """Register someone with a role; return the actor they act as."""
+    return services.participants.actor_for(await register(telegram_user_id, role))
+
+
+async def redeem(services: Services, participant: Participant, token: str) -> Joined:
+    """The participant follows an invite link."""
+    return await services.invites.redeem(participant.telegram_user_id, participant.chat_id, token)
 
 
 @pytest.fixture

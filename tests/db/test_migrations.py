@@ -71,3 +71,32 @@ async def test_the_latest_migrations_apply_to_a_database_holding_cases(empty_dat
             assert case.reminder_due_at is None and case.paused_until is None
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_check_in_upgrade_keeps_the_first_of_doubled_answers(empty_database: str) -> None:
+    url = empty_database
+    async with TortoiseContext():
+        await migrate_api(config=tortoise_config(url), target="casebot.0003_reminders")
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(url))
+        connection = Tortoise.get_connection("default")
+        await connection.execute_query(
+            "INSERT INTO cases (label, state, created_at, state_changed_at, last_activity_at)"
+            f" VALUES ('old case', 'home_follow_up', '{STAMP}', '{STAMP}', '{STAMP}')"
+        )
+        for answer in ("need_help", "need_help", "done"):
+            await connection.execute_query(
+                "INSERT INTO check_ins (case_id, round, answer, answered_at)"
+                f" VALUES (1, 7, '{answer}', '{STAMP}')"
+            )
+    database = Database(url)
+    await database.open(apply_migrations=True)
+    try:
+        with database.bound():
+            from casebot.db.models import CheckIn
+
+            kept = await CheckIn.all()
+            assert [(c.round, c.answer) for c in kept] == [(7, "need_help")]
+    finally:
+        await database.close()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from casebot.db.models import AuditEvent, Case, Participant
-from casebot.domain.roles import Role
+from casebot.db.models import AuditEvent, Case, Participant, Question
 
 from .conftest import World
-from .test_case_journey import invite_token, say
+from .test_case_journey import invite_token, join, say
 
 FAMILY_A, FAMILY_B, STRANGER, COORD_B = 3001, 3002, 3999, 2002
 
@@ -36,8 +35,7 @@ async def two_cases(world: World) -> None:
     await say(t, world.admin.id, f"/coordinator add {COORD_B}", "now a coordinator")
     for ref_family in (FAMILY_A, FAMILY_B):
         opened = await say(t, world.admin.id, f"/newcase Case of {ref_family}", "opened")
-        t.user(ref_family).send_command("/start", invite_token(opened))
-        await t.wait_for(ref_family, contains="following case")
+        await join(t, ref_family, invite_token(opened))
 
 
 @pytest.mark.parametrize("command", COORDINATOR_COMMANDS)
@@ -45,6 +43,14 @@ async def two_cases(world: World) -> None:
 async def test_non_coordinators_are_refused_every_coordinator_command_and_nothing_changes(
     world: World, command: str, who: int
 ) -> None:
+    if who == FAMILY_A and command.startswith("/ask"):
+        # A family's own /ask puts their question to the hospital (its test is below); on
+        # someone else's case it must find nothing.
+        await two_cases(world)
+        answer = await say(world.telegram, who, "/ask C-0002 what about B?")
+        assert "There is no case C-0002" in answer
+        assert not await Question.filter(text__contains="what about B").exists()
+        return
     await two_cases(world)
     events = await AuditEvent.all().count()
     answer = await say(world.telegram, who, command.format(ref="C-0001"))
@@ -66,8 +72,8 @@ async def test_a_family_member_sees_only_their_own_case(world: World, command: s
 
 async def test_a_family_member_cannot_answer_a_question_of_another_case(world: World) -> None:
     await two_cases(world)
-    await say(world.telegram, world.admin.id, "/ask C-0002 For B only?", "Q10 logged")
-    answer = await say(world.telegram, FAMILY_A, "/reply C-0002/10 sneaky")
+    await say(world.telegram, world.admin.id, "/ask C-0002 For B only?", "Q11 logged")
+    answer = await say(world.telegram, FAMILY_A, "/reply C-0002/11 sneaky")
     assert "There is no case C-0002" in answer
     assert await AuditEvent.filter(action="question_answered").count() == 0
 
@@ -112,12 +118,13 @@ async def test_a_mistyped_command_gets_a_readable_answer(world: World, command: 
 async def test_an_invite_used_twice_gets_a_clear_reply(world: World) -> None:
     opened = await say(world.telegram, world.admin.id, "/newcase One", "opened")
     token = invite_token(opened)
-    world.telegram.user(FAMILY_A).send_command("/start", token)
-    await world.telegram.wait_for(FAMILY_A, contains="following case")
+    await join(world.telegram, FAMILY_A, token)
     world.telegram.user(FAMILY_B).send_command("/start", token)
     answer = (await world.telegram.wait_for(FAMILY_B))[0].text
     assert "already used" in answer
-    assert await Participant.filter(telegram_user_id=FAMILY_B, role=Role.FAMILY).exists()
+    assert not await Participant.filter(
+        telegram_user_id=FAMILY_B
+    ).exists()  # a refused invite leaves no trace
 
 
 async def test_a_stale_button_gets_a_notice_and_changes_nothing(world: World) -> None:
@@ -125,7 +132,7 @@ async def test_a_stale_button_gets_a_notice_and_changes_nothing(world: World) ->
     await say(t, world.admin.id, "/newcase One", "opened")
     await say(t, world.admin.id, "/case C-0001", "Checklist")
     card = t.last(world.admin.id)
-    await say(t, world.admin.id, "/advance C-0001 withdrawn", "withdrawn")
+    await say(t, world.admin.id, "/advance C-0001 withdrawn the family stopped", "withdrawn")
     query = t.user(world.admin.id).press(card, text="sent")
     await t.wait_until(lambda: query in t.callback_answers)
     assert "changed by someone else" in t.callback_answers[query]["text"]
@@ -135,12 +142,11 @@ async def test_a_stale_button_gets_a_notice_and_changes_nothing(world: World) ->
 async def test_stickers_and_edits_from_a_member_are_answered_or_ignored_quietly(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase One", "opened")
-    t.user(FAMILY_A).send_command("/start", invite_token(opened))
-    await t.wait_for(FAMILY_A, contains="following case")
+    await join(t, FAMILY_A, invite_token(opened))
     before = len(t.sent_to(FAMILY_A))
     t.user(FAMILY_A).send_sticker()
     hint = (await t.wait_for(FAMILY_A, after=before))[0].text
-    assert "/status" in hint
+    assert "is not kept" in hint and "/help" in hint
     before = len(t.sent_to(FAMILY_A))
     sent = t.user(FAMILY_A).send_text("a message")
     await t.wait_for(FAMILY_A, after=before)  # the hint, however long the machine takes
@@ -154,8 +160,7 @@ async def test_stickers_and_edits_from_a_member_are_answered_or_ignored_quietly(
 async def test_a_file_over_20_mb_is_kept_and_flagged(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase One", "opened")
-    t.user(FAMILY_A).send_command("/start", invite_token(opened))
-    await t.wait_for(FAMILY_A, contains="following case")
+    await join(t, FAMILY_A, invite_token(opened))
     before = len(t.sent_to(FAMILY_A))
     t.user(FAMILY_A).send_document("ct-dicom.zip", size=300 * 1024 * 1024, mime_type="application/zip")
     chooser = (await t.wait_for(FAMILY_A, after=before))[0]

@@ -15,6 +15,16 @@ def invite_token(text: str) -> str:
     return match.group(1)
 
 
+async def join(
+    telegram: BotAPIEmulator, user_id: int, token: str, name: str = "Ann", language: str = "en"
+) -> str:
+    """A newcomer follows an invite link: return the welcome, once the language question after it came."""
+    before = len(telegram.sent_to(user_id))
+    telegram.user(user_id, name, language).send_command("/start", token)
+    sent = await telegram.wait_for(user_id, after=before, count=2)
+    return sent[0].text
+
+
 async def say(telegram: BotAPIEmulator, user_id: int, text: str, expect: str | None = None) -> str:
     """A user writes; return the bot's answer (the first new message containing ``expect``).
 
@@ -36,11 +46,16 @@ async def test_a_case_goes_from_newcase_to_closed(world: World) -> None:
     family = t.user(3001, "Ann", "en")
 
     opened = await say(t, admin, "/newcase Lung, Mrs Ivanova", "Case <b>C-0001</b> opened")
-    family.send_command("/start", invite_token(opened))
-    welcome = (await t.wait_for(family.id))[0].text
+    welcome = await join(t, family.id, invite_token(opened))
     assert "following case <b>C-0001</b>" in welcome
     assert "not medical advice" in welcome
     await t.wait_for(admin, contains="A family member joined")
+    # Joining asks for the language, then the time zone, which the family finds by its city.
+    before = len(t.sent_to(family.id))
+    family.press(t.last(family.id), text="English")
+    await t.wait_for(family.id, after=before, contains="Which time zone")
+    saved = await say(t, family.id, "singapore", "Saved")  # 09:00 there: out of quiet hours
+    assert "Asia/Singapore" in saved
 
     await say(t, admin, "/hospital C-0001 Fudan Cancer Hospital | Thoracic oncology | Dr Li", "Dr Li")
     status = await say(t, family.id, "/status", "gathering records")
@@ -56,11 +71,11 @@ async def test_a_case_goes_from_newcase_to_closed(world: World) -> None:
     assert "item 2" in arrived[0].text and "pathology.pdf" in arrived[0].text
 
     # The hospital asks the family a question; the family answers by replying to it.
-    await say(t, admin, "/ask C-0001 Are the pathology blocks available?", "Q10 logged")
+    await say(t, admin, "/ask C-0001 Are the pathology blocks available?", "Q11 logged")
     question = (await t.wait_for(family.id, contains="The hospital asks"))[-1]
     before = len(t.sent_to(family.id))
     family.reply_to(question, "Yes, at the local hospital")
-    await t.wait_for(family.id, after=before, contains="Q10 is recorded")
+    await t.wait_for(family.id, after=before, contains="Q11 is recorded")
     await t.wait_for(admin, contains="Yes, at the local hospital")
 
     # Sending with red flags open asks for an override reason, which the button flow takes.
@@ -68,14 +83,14 @@ async def test_a_case_goes_from_newcase_to_closed(world: World) -> None:
     before = len(t.sent_to(admin))
     t.user(admin).press(t.last(admin), data="cb1a:1:sent:records_gathering")
     ask = (await t.wait_for(admin, after=before))[0].text
-    assert "not ready to send" in ask and "reason" in ask
+    assert "not ready to move to sent to the hospital" in ask and "reason" in ask
     moved = await say(t, admin, "Family asked to send now; the rest follows", "override")
     assert "sent to the hospital" in moved
     await t.wait_for(family.id, contains="is now: <b>sent to the hospital</b>")
 
     for state, family_sees in [
         ("under_review", "under review"),
-        ("opinion_received", "opinion received"),
+        ("opinion_received the hospital reviewed what it had", "opinion received"),
         ("home_follow_up", "home follow-up"),
         ("closed", "closed"),
     ]:
@@ -84,13 +99,3 @@ async def test_a_case_goes_from_newcase_to_closed(world: World) -> None:
         assert "not medical advice" in notice[-1].text
     final = await say(t, family.id, "/status", "closed")
     assert "C-0001" in final
-
-
-async def test_the_demo_plays_a_case_to_closed_without_a_token() -> None:
-    from casebot.demo import play_demo
-
-    lines: list[str] = []
-    assert await play_demo(lines.append) == 0
-    transcript = "\n".join(lines)
-    assert "coordinator: /newcase" in transcript
-    assert "bot → family:" in transcript and "is now: closed" in transcript

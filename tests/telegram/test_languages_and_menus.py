@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from .conftest import ADMIN, World
-from .test_case_journey import invite_token, say
+from .test_case_journey import invite_token, join, say
 
 
 async def test_a_russian_speaking_family_reads_the_bot_in_russian(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase Russian family", "opened")
-    family = t.user(3101, "Ольга", "ru")
-    family.send_command("/start", invite_token(opened))
-    welcome = (await t.wait_for(family.id))[0].text
+    welcome = await join(t, 3101, invite_token(opened), "Ольга", "ru")
     assert "C-0001" in welcome and "медицинская консультация" in welcome
-    status = await say(t, family.id, "/status", "C-0001")
+    status = await say(t, 3101, "/status", "C-0001")
     assert "сбор документов" in status or "Сбор" in status or "документ" in status
     await say(t, world.admin.id, "/advance C-0001 sent Family asked", "✅")
-    notice = await t.wait_for(family.id, contains="C-0001", after=2)
+    notice = await t.wait_for(3101, contains="C-0001", after=3)
     assert "медицинская консультация" in notice[-1].text
 
 
@@ -24,8 +22,7 @@ async def test_a_used_invite_is_explained_in_chinese(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase Chinese family", "opened")
     token = invite_token(opened)
-    t.user(3201, "Li", "zh-hans").send_command("/start", token)
-    await t.wait_for(3201)
+    await join(t, 3201, token, "Li", "zh-hans")
     t.user(3202, "Wang", "zh").send_command("/start", token)
     answer = (await t.wait_for(3202))[0].text
     assert "已被使用" in answer
@@ -34,8 +31,7 @@ async def test_a_used_invite_is_explained_in_chinese(world: World) -> None:
 async def test_language_can_be_changed_and_the_menu_follows_each_role(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase Menus", "opened")
-    t.user(3301, "Ann", "en").send_command("/start", invite_token(opened))
-    await t.wait_for(3301)
+    await join(t, 3301, invite_token(opened))
     saved = await say(t, 3301, "/language ru", "✅")
     assert "ru" in saved
     assert "status" in t.menu() and "newcase" not in t.menu()

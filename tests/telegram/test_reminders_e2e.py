@@ -10,7 +10,7 @@ from casebot.clock import ManualClock
 from casebot.db.models import Participant
 
 from .conftest import ADMIN, World
-from .test_case_journey import invite_token, say
+from .test_case_journey import invite_token, join, say
 
 FAMILY = 3001
 
@@ -25,8 +25,7 @@ async def sweep(world: World) -> None:
 async def family_case(world: World, quiet: str | None = "") -> None:
     t = world.telegram
     opened = await say(t, ADMIN, "/newcase Reminders", "opened")
-    t.user(FAMILY, "Ann", "en").send_command("/start", invite_token(opened))
-    await t.wait_for(FAMILY, contains="following case")
+    await join(t, FAMILY, invite_token(opened))
     await Participant.filter(telegram_user_id=FAMILY).update(quiet_hours=quiet, timezone="Europe/Moscow")
 
 
@@ -71,7 +70,7 @@ async def test_the_reminder_settings_set_the_interval_and_the_escalation(
     await t.wait_for(FAMILY, contains="gentle reminder")
     clock.advance(timedelta(days=1))  # after one unanswered reminder: CASEBOT_ESCALATE_AFTER=1
     await sweep(world)
-    escalation = await t.wait_for(ADMIN, contains="reminders about missing records went unanswered")
+    escalation = await t.wait_for(ADMIN, contains="1 reminder about missing records went unanswered")
     assert "C-0001" in escalation[-1].text
 
 
@@ -93,7 +92,7 @@ async def test_a_check_in_answered_need_help_reaches_the_coordinator(
     t = world.telegram
     await family_case(world)
     await say(t, ADMIN, "/advance C-0001 sent Family asked", "✅")
-    for state in ("under_review", "opinion_received", "home_follow_up"):
+    for state in ("under_review", "opinion_received reviewed without the rest", "home_follow_up"):
         await say(t, ADMIN, f"/advance C-0001 {state}", "✅")
     clock.advance(timedelta(days=7))
     await sweep(world)
@@ -145,16 +144,16 @@ async def test_every_coordinator_reminder_arrives_through_telegram(world: World,
     await say(t, ADMIN, "/hospital C-0001 Hospital | Thoracic oncology | Dr Li", "Dr Li")
     await say(t, ADMIN, "/advance C-0001 sent Family asked", "✅")
     await say(t, ADMIN, "/advance C-0001 under_review", "✅")
-    await say(t, ADMIN, "/ask C-0001 Are the blocks available?", "Q10 logged")
+    await say(t, ADMIN, "/ask C-0001 Are the blocks available?", "Q11 logged")
     for _ in range(4):  # four question cycles of two days: reminders, then the escalation
         clock.advance(timedelta(days=2))
         await sweep(world)
-    await t.wait_for(FAMILY, contains="still waiting for your answer to question Q10")
-    await t.wait_for(ADMIN, contains="reminders about the hospital's question Q10 went unanswered")
+    await t.wait_for(FAMILY, contains="still waiting for your answer to question Q11")
+    await t.wait_for(ADMIN, contains="reminders about the hospital's question Q11 went unanswered")
     await t.wait_for(ADMIN, contains="questions to the hospital unanswered for 3 business days")
     question = (await t.wait_for(FAMILY, contains="The hospital asks"))[0]
     t.user(FAMILY).reply_to(question, "Yes")
-    await t.wait_for(FAMILY, contains="Q10 is recorded")
+    await t.wait_for(FAMILY, contains="Q11 is recorded")
     clock.advance(timedelta(days=15))
     await sweep(world)
     await t.wait_for(ADMIN, contains="has been under review for 10 business days")
