@@ -86,9 +86,6 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 def casebot_router(runtime: Runtime, clock: Clock, alerts: AdminAlerts) -> Router:
     """casebot's router tree, with its gate on it: what a host includes."""
     root = Router(name="casebot")
-    gate = CasebotGate(runtime)
-    for observer in (root.message, root.edited_message, root.callback_query, root.my_chat_member):
-        observer.outer_middleware(gate)
     root.message.filter(F.chat.type == "private")
     root.callback_query.filter(F.data.startswith("cb1"))
     root.include_routers(
@@ -106,7 +103,21 @@ def casebot_router(runtime: Runtime, clock: Clock, alerts: AdminAlerts) -> Route
     if runtime.standalone:
         root.include_routers(refusal_router(), fallback_router())
     root.include_routers(unknown_button_router(), errors_router(runtime.renderer, alerts))
+    gate = CasebotGate(runtime, commands=handled_commands(root))
+    for observer in (root.message, root.edited_message, root.callback_query, root.my_chat_member):
+        observer.outer_middleware(gate)
     return root
+
+
+def handled_commands(router: Router) -> frozenset[str]:
+    """Every command a handler of the router tree takes (``/start`` aside: only its invites are
+    casebot's): what the gate keeps as casebot's even while it cannot read its database."""
+    found: set[str] = set()
+    for each in router.chain_tail:
+        for handler in each.message.handlers:
+            for command in handler.flags.get("commands", ()):
+                found.update(name for name in command.commands if isinstance(name, str))
+    return frozenset(found - {"start"})
 
 
 def setup_casebot(

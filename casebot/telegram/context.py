@@ -6,22 +6,28 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, EventContext
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import BaseStorage, KeyBuilder, StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, TelegramObject, User
 
-from casebot.db.database import Database
+from casebot.db.database import Database, is_database_failure
 from casebot.db.models import Participant
 from casebot.errors import Unavailable
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.base import start_write_log
 from casebot.services.participants import pick_locale
+from casebot.telegram.retry import with_retry
 
 log = logging.getLogger("casebot.telegram")
 
@@ -29,6 +35,10 @@ INVITE_PREFIX = "cb_"
 CALLBACK_PREFIX = "cb1"
 ERROR_CONTEXT = "casebot_context"
 """The attribute an exception raised inside casebot carries: how to answer the person (errors.py)."""
+PROMPT_DESTINY = "casebot"
+"""The FSM destiny of casebot's own prompts: never the host's conversation (its default destiny)."""
+PROMPT_STATE = "casebot_state"
+"""The name casebot's handlers take their FSMContext by (``state`` stays the host's)."""
 
 
 class KnownPeople:
@@ -94,13 +104,18 @@ class ErrorContext:
     handler: str
 
 
-async def safe_edit(message: Message, text: str, reply_markup: Any = None) -> None:
-    """Edit a message of the bot; an edit that changes nothing (a doubled press) is not an error."""
+async def safe_edit(message: Message, text: str, reply_markup: Any = None) -> bool:
+    """Edit a message of the bot; an edit that changes nothing (a doubled press) is not an error.
+
+    Returns whether the message changed: False means an identical edit came first.
+    """
     try:
         await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
     except TelegramBadRequest as error:
         if "message is not modified" not in error.message:
             raise
+        return False
+    return True
 
 
 async def drop_keyboard(message: Message) -> None:
@@ -139,15 +154,18 @@ class Reply:
         """
         if self.message is None:
             return
+        message = self.message
         parts = self.renderer.render_parts(self.locale, name, **context)
-        for part in parts[:-1]:
-            await self.message.answer(part, parse_mode=ParseMode.HTML)
-        await self.message.answer(parts[-1], parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+        for index, part in enumerate(parts):
+            markup = reply_markup if index == len(parts) - 1 else None
+            await with_retry(partial(message.answer, part, parse_mode=ParseMode.HTML, reply_markup=markup))
 
-    async def edit(self, name: str, *, reply_markup: Any = None, **context: Any) -> None:
-        """Replace the text of the message a button was on."""
-        if self.message is not None:
-            await safe_edit(self.message, self.text(name, **context), reply_markup)
+    async def edit(self, name: str, *, reply_markup: Any = None, **context: Any) -> bool:
+        """Replace the text of the message a button was on; False if it already read so (a doubled
+        press: the first one edited it)."""
+        if self.message is None:
+            return False
+        return await safe_edit(self.message, self.text(name, **context), reply_markup)
 
     async def usage(self, command: str) -> None:
         """The usage line of a command that was mistyped."""
@@ -162,6 +180,28 @@ def _where(error: BaseException) -> str:
         if module.startswith("casebot.") and not module.startswith("casebot.telegram.context"):
             found = f"{module.removeprefix('casebot.')}.{frame.f_code.co_name}"
     return found
+
+
+_RECORD_KINDS = ("document", "photo", "video", "audio", "voice", "video_note")
+"""The kinds of message a family sends records as (see routers/family.py)."""
+
+
+def _is_invite(text: str | None) -> bool:
+    """``/start cb_…``: an invite to casebot."""
+    text = text or ""
+    return _command_of(text) == "start" and text.partition(" ")[2].strip().startswith(INVITE_PREFIX)
+
+
+def _holds_destiny(storage: BaseStorage, key: StorageKey) -> bool:
+    """Whether a storage keeps a key of another destiny apart (its key builder may refuse one)."""
+    builder = getattr(storage, "key_builder", None) or getattr(storage, "_key_builder", None)
+    if not isinstance(builder, KeyBuilder):
+        return True  # memory storage keys by StorageKey itself, destiny included
+    try:
+        builder.build(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _command_of(text: str | None) -> str | None:
@@ -181,13 +221,22 @@ class CasebotGate(BaseMiddleware):
     buttons, ``/start cb_…`` invites, and the private messages of the people it knows; a
     standalone casebot is the whole bot and takes every private message.
 
+    While casebot's database is down it cannot tell what a known person's plain message is for,
+    so inside a host it keeps only what is unmistakably its own (``unmistakably_ours``) and
+    answers those "unavailable"; the rest (small talk, the host's /menu) goes on to the host.
+
     For its own updates it binds this instance's database, loads the participant (admins are
     registered on first contact, and a person who had blocked the bot is reachable again),
-    and tags any exception with what the error root needs to answer (errors.py).
+    gives casebot's handlers their own FSM context (``PROMPT_STATE``, apart from the host's
+    conversation), and tags any exception with what the error root needs to answer (errors.py).
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, commands: Iterable[str] = ()) -> None:
         self.runtime = runtime
+        self.commands = frozenset(commands)
+        """The commands casebot's handlers take (without the slash): claimed even while it is down."""
+        self._own_prompts: BaseStorage = MemoryStorage()
+        self._warned_storage = False
 
     def is_ours(self, event: TelegramObject, user: User | None) -> bool:
         """Whether casebot should look at this update at all (decided without the database)."""
@@ -201,8 +250,38 @@ class CasebotGate(BaseMiddleware):
             return False
         if self.runtime.standalone or user.id in self.runtime.known:
             return True
-        text = event.text or ""
-        return _command_of(text) == "start" and text.partition(" ")[2].strip().startswith(INVITE_PREFIX)
+        return _is_invite(event.text)
+
+    def unmistakably_ours(self, message: Message, user: User, bot: Bot | None) -> bool:
+        """A known person's private message that is casebot's whoever they are, told without the
+        database: one of its commands, an invite, or (from a person who is not an admin, so most
+        likely a family) a record file or a reply to one of the bot's messages."""
+        command = _command_of(message.text)
+        if command is not None:
+            return command in self.commands or _is_invite(message.text)
+        if user.id in self.runtime.admin_ids:
+            return False  # staff: casebot takes no files or replies of theirs, only commands
+        if any(getattr(message, kind, None) for kind in _RECORD_KINDS):
+            return True
+        replied = message.reply_to_message
+        return bool(
+            message.text
+            and replied is not None
+            and replied.from_user is not None
+            and replied.from_user.is_bot
+            and (bot is None or replied.from_user.id == bot.id)
+        )
+
+    async def claims_without_database(self, event: TelegramObject, user: User, data: dict[str, Any]) -> bool:
+        """Whether an update of ours stays casebot's when its database cannot say who the person is:
+        inside a host, a known person's message only if it is unmistakably casebot's, or answers a
+        question casebot asked them (its prompts are kept in the FSM storage, not the database)."""
+        if self.runtime.standalone or not isinstance(event, Message) or user.id not in self.runtime.known:
+            return True
+        if self.unmistakably_ours(event, user, data.get("bot")):
+            return True
+        prompt = self._prompt_state(data)
+        return prompt is not None and await prompt.get_state() is not None
 
     async def __call__(
         self,
@@ -213,15 +292,24 @@ class CasebotGate(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if not self.is_ours(event, user):
             return UNHANDLED
+        assert user is not None
         runtime = self.runtime
         locale = runtime.locale_for(None, user)
         writes = start_write_log()
         try:
             if not runtime.database.is_open:
+                if not await self.claims_without_database(event, user, data):
+                    return UNHANDLED  # the host's, for all casebot can tell
                 runtime.open_database()
                 raise Unavailable("casebot's database is not open")
             with runtime.database.bound():
-                participant = await self._participant(user, event)
+                try:
+                    participant = await self._participant(user, event)
+                except Exception as exc:
+                    if is_database_failure(exc) and not await self.claims_without_database(event, user, data):
+                        log.warning("casebot's database failed; an update it cannot place goes to the host")
+                        return UNHANDLED
+                    raise
                 locale = runtime.locale_for(participant, user)
                 self._fill(data, event, participant, locale)
                 return await handler(event, data)
@@ -230,6 +318,36 @@ class CasebotGate(BaseMiddleware):
             raise
         finally:
             runtime.wake_sender()
+
+    def _prompt_state(self, data: dict[str, Any]) -> FSMContext | None:
+        """casebot's own FSM context: the host's storage and key (so its strategy and instances
+        are shared), under casebot's destiny; casebot's own memory if the host keeps no FSM or its
+        storage cannot hold another destiny (a key builder without ``with_destiny``)."""
+        host = data.get("state")
+        if isinstance(host, FSMContext):
+            key = replace(host.key, destiny=PROMPT_DESTINY)
+            if _holds_destiny(host.storage, key):
+                return FSMContext(host.storage, key)
+            if not self._warned_storage:
+                self._warned_storage = True
+                log.warning(
+                    "the dispatcher's FSM storage cannot keep another destiny (set with_destiny=True "
+                    "on its key builder); casebot keeps its pending questions in memory"
+                )
+            return FSMContext(self._own_prompts, key)
+        context: EventContext | None = data.get(EVENT_CONTEXT_KEY)
+        bot: Bot | None = data.get("bot")
+        if context is None or context.user_id is None or bot is None:
+            return None
+        key = StorageKey(
+            bot_id=bot.id,
+            chat_id=context.chat_id if context.chat_id is not None else context.user_id,
+            user_id=context.user_id,
+            thread_id=context.thread_id,
+            business_connection_id=context.business_connection_id,
+            destiny=PROMPT_DESTINY,
+        )
+        return FSMContext(self._own_prompts, key)
 
     def _fill(
         self, data: dict[str, Any], event: TelegramObject, participant: Participant | None, locale: str
@@ -249,6 +367,7 @@ class CasebotGate(BaseMiddleware):
             is_staff=bool(actor and actor.is_staff),
             locale=locale,
         )
+        data[PROMPT_STATE] = self._prompt_state(data)
 
     async def _participant(self, user: User | None, event: TelegramObject) -> Participant | None:
         assert user is not None

@@ -103,20 +103,35 @@ def errors_router(renderer: Renderer, alerts: AdminAlerts) -> Router:
             await answer(context, user_error_text(renderer, error, context.locale))
             return
         if isinstance(error, TelegramAPIError):
-            # Telegram refused casebot's own answer; there is nobody to tell in the chat.
-            level = logging.INFO if isinstance(error, TelegramForbiddenError) else logging.WARNING
-            log.log(level, "Telegram refused an answer from %s (%s)", context.handler, type(error).__name__)
+            await telegram_refused(bot, context, error)
             return
         outage = isinstance(error, Unavailable) or is_database_failure(error)
         kind = "database" if outage else f"{type(error).__name__} in {context.handler}"
         log.error("casebot failed on an update (%s)\n%s", kind, describe_failure(error))
-        await answer(
-            context,
-            renderer.render(context.locale, "failure", saved=context.saved and not outage, outage=outage),
-        )
+        # A change committed before the failure is kept and said to be kept, whatever failed after it.
+        await answer(context, renderer.render(context.locale, "failure", saved=context.saved, outage=outage))
         await alerts.alert(bot, kind)
-        if outage:
+        if outage and not context.saved:
+            # Nothing was written: the update may safely come again (a webhook answers 500 and
+            # Telegram delivers it once more). Once something was written, delivering it again
+            # would repeat that write, so the update is acknowledged instead.
             raise Unavailable("casebot's database failed; the update is left for Telegram to deliver again")
+
+    async def telegram_refused(bot: Bot, context: ErrorContext, error: TelegramAPIError) -> None:
+        """Telegram refused casebot's own answer (after the sender's own retries).
+
+        A blocked chat is nobody's fault. Anything else after a saved change means the person
+        does not know it was made: the admins are told, so someone can tell them.
+        """
+        name = type(error).__name__
+        if isinstance(error, TelegramForbiddenError):
+            log.info("Telegram refused an answer from %s (%s)", context.handler, name)
+            return
+        if not context.saved:
+            log.warning("Telegram refused an answer from %s (%s)", context.handler, name)
+            return
+        log.error("a change was saved but its answer was lost (%s in %s)", name, context.handler)
+        await alerts.alert(bot, f"answer lost after a saved change ({name} in {context.handler})")
 
     return router
 

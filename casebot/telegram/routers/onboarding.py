@@ -4,7 +4,7 @@ country from the language or by a city they type), and changed later with /langu
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, MagicData, StateFilter
+from aiogram.filters import Command, MagicData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -17,7 +17,7 @@ from casebot.services.participants import SUPPORTED_LOCALES
 from casebot.telegram.callbacks import LanguageButton, ZoneButton
 from casebot.telegram.context import Reply
 from casebot.telegram.filters import Args
-from casebot.telegram.routers.prompts import AwaitingCity
+from casebot.telegram.routers.prompts import AwaitingCity, Pending
 
 
 def language_keyboard(reply: Reply) -> InlineKeyboardMarkup:
@@ -44,9 +44,9 @@ async def ask_language(reply: Reply) -> None:
     await reply("settings/choose_language", reply_markup=language_keyboard(reply))
 
 
-async def ask_zone(reply: Reply, state: FSMContext, clock: Clock) -> None:
+async def ask_zone(reply: Reply, casebot_state: FSMContext, clock: Clock) -> None:
     """Offer the likely zones for the person's language; a city they type is the other way."""
-    await state.set_state(AwaitingCity.city)
+    await casebot_state.set_state(AwaitingCity.city)
     zones = zones_for_locale(reply.locale)
     await reply("settings/choose_zone", reply_markup=zone_keyboard(zones, reply.locale, clock))
 
@@ -60,32 +60,34 @@ def onboarding_router(clock: Clock) -> Router:
     @router.callback_query(LanguageButton.filter())
     async def language_chosen(
         query: CallbackQuery, callback_data: LanguageButton, participant: Participant, services: Services,
-        state: FSMContext, reply: Reply,
+        casebot_state: FSMContext, reply: Reply,
     ) -> None:  # fmt: skip
         await services.participants.set_locale(participant, callback_data.locale)
         answer = reply.in_locale(participant.locale)
         await query.answer()
-        await answer.edit("settings/language_saved")
-        await ask_zone(answer, state, clock)
+        if await answer.edit("settings/language_saved"):
+            await ask_zone(answer, casebot_state, clock)
+        # else a doubled press: the first one already edited the chooser and asked the zone
 
     @router.callback_query(ZoneButton.filter())
     async def zone_chosen(
         query: CallbackQuery, callback_data: ZoneButton, participant: Participant, services: Services,
-        state: FSMContext, reply: Reply,
+        casebot_state: FSMContext, reply: Reply,
     ) -> None:  # fmt: skip
         await services.participants.set_timezone(participant, callback_data.zone)
-        await state.clear()
+        await casebot_state.clear()
         await query.answer()
         await reply.edit("settings/saved", participant=participant, now=clock.now())
 
-    @router.message(StateFilter(AwaitingCity.city), F.text)
+    @router.message(F.text, Pending(AwaitingCity.city))
     async def city_typed(
-        message: Message, participant: Participant, services: Services, state: FSMContext, reply: Reply
-    ) -> None:
+        message: Message, participant: Participant, services: Services, casebot_state: FSMContext,
+        reply: Reply,
+    ) -> None:  # fmt: skip
         found = find_zones(message.text or "", participant.locale)
         if len(found) == 1:
             await services.participants.set_timezone(participant, found[0])
-            await state.clear()
+            await casebot_state.clear()
             await reply("settings/saved", participant=participant, now=clock.now())
         elif found:
             await reply("settings/which_zone", reply_markup=zone_keyboard(found, participant.locale, clock))
@@ -111,7 +113,7 @@ def onboarding_router(clock: Clock) -> Router:
         await reply("settings/saved", participant=participant, now=clock.now())
 
     @router.message(Command("timezone"))
-    async def timezones(message: Message, state: FSMContext, reply: Reply) -> None:
-        await ask_zone(reply, state, clock)
+    async def timezones(message: Message, casebot_state: FSMContext, reply: Reply) -> None:
+        await ask_zone(reply, casebot_state, clock)
 
     return router
