@@ -90,11 +90,17 @@ class OverrideRequired(CasebotError):
 
 
 class StateConflict(CasebotError):
-    """Someone else changed the case first; nothing was changed by this request."""
+    """Someone else changed the case first; nothing was changed by this request.
+
+    ``expected`` and ``actual`` are states as stored; the template names them in words.
+    """
+
+    template = "state_conflict"
 
     def __init__(self, reference: str, expected: str, actual: str) -> None:
+        now, then = actual.replace("_", " "), expected.replace("_", " ")
         super().__init__(
-            f"{reference} was changed by someone else just now: it is in {actual}, not {expected}. "
+            f"{reference} was changed by someone else just now: it is now {now}, not {then}. "
             "Nothing was changed; look at the case again and retry if still needed."
         )
         self.reference = reference
@@ -104,6 +110,8 @@ class StateConflict(CasebotError):
 
 class CaseClosed(CasebotError):
     """A finished (closed or withdrawn) case is read-only."""
+
+    template = "case_closed"
 
     def __init__(self, reference: str, state: str) -> None:
         super().__init__(f"{reference} is {state} and can no longer be changed.")

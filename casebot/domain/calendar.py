@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -123,16 +124,62 @@ class BusinessCalendar:
 
 
 def next_allowed(moment: datetime, zone: str, quiet: QuietHours | None) -> datetime:
-    """``moment`` itself, or the end of the recipient's quiet hours when it falls inside them."""
+    """``moment`` itself, or the end of the recipient's quiet hours when it falls inside them:
+    the first instant from ``moment`` on whose local time is out of the window.
+
+    Never before ``moment``, whatever the zone's clocks do: on a night they go back, the end
+    of the window may be read twice (the first still ahead counts); on a night they jump
+    forward over it, or out of the window, the window ends at the jump.
+    """
     if quiet is None:
         return moment
-    local = moment.astimezone(ZoneInfo(zone))
-    if not quiet.contains(local.time()):
+    tz = ZoneInfo(zone)
+    start = moment.astimezone(UTC)
+
+    def allowed(instant: datetime) -> bool:
+        return not quiet.contains(instant.astimezone(tz).time())
+
+    if allowed(start):
         return moment
-    end = datetime.combine(local.date(), quiet.end, local.tzinfo)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.astimezone(UTC)
+    day = start.astimezone(tz).date()
+    # Every instant the local clock reads the window's end, from the day before to days ahead.
+    ends = []
+    for offset in range(-1, 4):
+        wall = datetime.combine(day + timedelta(days=offset), quiet.end, tz)
+        for fold in (0, 1):
+            instant = wall.replace(fold=fold).astimezone(UTC)
+            if instant >= start and allowed(instant):
+                ends.append(instant)
+    end = min(ends, default=start + timedelta(days=4))
+    # Between ``start`` and that end the clock runs on, unless the zone changes its offset:
+    # a jump may leave the window before the clock reads its end (or skip the end altogether).
+    if start.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset():
+        jump = _offset_change(start, end, tz)
+        if jump >= start and allowed(jump):
+            return jump
+    if ends:
+        return end
+    # A zone that skipped whole days: the first allowed minute ahead.
+    probe = start
+    while probe < start + timedelta(days=8):
+        probe += timedelta(minutes=1)
+        if allowed(probe):
+            return probe
+    return start
+
+
+def _offset_change(lo: datetime, hi: datetime, tz: ZoneInfo) -> datetime:
+    """The first whole second after ``lo`` (and at most ``hi``) at which ``tz`` has the UTC offset
+    it has at ``hi``: the moment its clocks jumped (one of them, should there be several)."""
+    target = hi.astimezone(tz).utcoffset()
+    low, high = math.floor(lo.timestamp()), math.ceil(hi.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(tz).utcoffset() == target:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
 
 
 _RELATIVE = re.compile(r"([0-9]+)\s*([hdw])")

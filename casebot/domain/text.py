@@ -16,20 +16,42 @@ MAX_FILE_NAME_LENGTH = 255
 _JOINERS = frozenset({"\u200c", "\u200d"})
 # Line and paragraph separators break lines on screen, so they count as newlines.
 _LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
+# Letters and symbols drawn as nothing at all: the Hangul fillers (ㅤ), the blank Braille pattern,
+# the null notehead, the Khitan filler. They stand for a space, so they become one (and a text
+# made only of them is empty, like one of spaces).
+_BLANKS = frozenset({"\u115f", "\u1160", "\u2800", "\u3164", "\uffa0", "\U0001d159", "\U00016fe4"})
+# Marks that change how the character before them is drawn (an emoji's variation selector ❤️, a
+# Mongolian free variation selector, the combining grapheme joiner). One is kept right after a
+# visible character; alone, in a run, or after a space they draw nothing (or hide data), so they go.
+_MODIFIERS = frozenset(
+    {"\u034f", "\u180b", "\u180c", "\u180d", "\u180f"}
+    | {chr(code) for code in range(0xFE00, 0xFE10)}
+    | {chr(code) for code in range(0xE0100, 0xE01F0)}
+)
+# The rest of Unicode's default-ignorable code points that are not formatting marks already:
+# the Khmer inherent vowels (deprecated, drawn as nothing) and the unassigned ones reserved to
+# be drawn as nothing.
+_IGNORABLE_RANGES = ((0x17B4, 0x17B5), (0x2065, 0x2065), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF))
 
 
 def _is_hidden(char: str) -> bool:
-    """Controls, formatting marks (bidi overrides, zero-width, BOM, soft hyphen) and lone surrogates.
+    """Controls, formatting marks (bidi overrides, zero-width, BOM, soft hyphen), lone surrogates
+    and the other default-ignorable code points (drawn as nothing).
 
     A lone surrogate cannot be stored as UTF-8 nor sent to Telegram, so it goes too.
     """
-    return unicodedata.category(char) in {"Cc", "Cf", "Cs"}
+    if unicodedata.category(char) in {"Cc", "Cf", "Cs"}:
+        return True
+    code = ord(char)
+    return char not in _MODIFIERS and any(lo <= code <= hi for lo, hi in _IGNORABLE_RANGES)
 
 
 def strip_invisible(text: str, *, keep_newlines: bool = True) -> str:
-    """``text`` without the characters a reader cannot see; tabs become spaces.
+    """``text`` without the characters a reader cannot see; tabs and blank letters (ㅤ, ⠀) become
+    spaces.
 
-    Newlines stay when ``keep_newlines``, else they become spaces too.
+    Newlines stay when ``keep_newlines``, else they become spaces too. A text left with only
+    spaces is blank, so the callers' ``strip`` / ``split`` make it empty.
     """
     for old, new in _LINE_BREAKS.items():
         text = text.replace(old, new)
@@ -37,12 +59,16 @@ def strip_invisible(text: str, *, keep_newlines: bool = True) -> str:
     for index, char in enumerate(text):
         if char == "\n":
             kept.append("\n" if keep_newlines else " ")
-        elif char == "\t":
+        elif char == "\t" or char in _BLANKS:
             kept.append(" ")
         elif char in _JOINERS:
             before = kept[-1] if kept else ""
             after = text[index + 1] if index + 1 < len(text) else ""
             if _is_visible(before) and _is_visible(after):
+                kept.append(char)
+        elif char in _MODIFIERS:
+            before = kept[-1] if kept else ""
+            if _is_visible(before) and before not in _MODIFIERS:
                 kept.append(char)
         elif not _is_hidden(char):
             kept.append(char)
@@ -50,7 +76,7 @@ def strip_invisible(text: str, *, keep_newlines: bool = True) -> str:
 
 
 def _is_visible(char: str) -> bool:
-    return bool(char) and not char.isspace() and not _is_hidden(char)
+    return bool(char) and not char.isspace() and char not in _BLANKS and not _is_hidden(char)
 
 
 def _checked(cleaned: str, original: str | None, what: str, limit: int) -> str:

@@ -23,6 +23,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from casebot.domain.readiness import is_placeholder_name
 from casebot.domain.refs import format_ref
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -207,6 +208,7 @@ class Renderer:
         self.env.filters["ref"] = format_ref
         self.env.filters["local_time"] = _local_time
         self.env.filters["plural"] = _plural
+        self.env.tests["placeholder_name"] = is_placeholder_name
 
     def _template_name(self, locale: str, name: str) -> str:
         for candidate in (locale, FALLBACK_LOCALE):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 from casebot.domain.calendar import (
     BusinessCalendar,
+    next_allowed,
     official_calendar_gap,
     official_workday,
     parse_until,
 )
+from casebot.domain.quiet import QuietHours, parse_quiet_hours
 from casebot.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -126,6 +128,111 @@ def test_days_between_is_the_largest_count_whose_due_date_has_come(
     if count:
         assert calendar.add_business_days(start, count) <= end
     assert calendar.add_business_days(start, count + 1) > end
+
+
+# --- the end of quiet hours, across the nights the clocks change ----------------------------------
+
+
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def first_allowed_minute(moment: datetime, zone: str, quiet: QuietHours) -> datetime:
+    """The answer by brute force: minute after minute until the local clock is out of the window."""
+    local_time = lambda instant: instant.astimezone(ZoneInfo(zone)).time()  # noqa: E731
+    if not quiet.contains(local_time(moment)):
+        return moment
+    probe = moment.replace(second=0, microsecond=0)
+    while quiet.contains(local_time(probe)):
+        probe += timedelta(minutes=1)
+    return probe
+
+
+@pytest.mark.parametrize(
+    ("zone", "window", "moment", "expected"),
+    [
+        # New York falls back (02:00 EDT -> 01:00 EST): 01:10 EST is the second 01:10; the window
+        # ends at the second 01:30, not the first, which is an hour in the past.
+        ("America/New_York", "23:00-01:30", utc(2026, 11, 1, 6, 10), utc(2026, 11, 1, 6, 30)),
+        # The first 01:10 (EDT): the window ends at the first 01:30.
+        ("America/New_York", "23:00-01:30", utc(2026, 11, 1, 5, 10), utc(2026, 11, 1, 5, 30)),
+        # New York springs forward (02:00 EST -> 03:00 EDT): 02:30 never comes; the jump ends it.
+        ("America/New_York", "22:00-02:30", utc(2026, 3, 8, 6, 50), utc(2026, 3, 8, 7, 0)),
+        # London falls back at 02:00 BST -> 01:00 GMT; the second 01:45 ends "00:00-01:45".
+        ("Europe/London", "00:00-01:45", utc(2026, 10, 25, 1, 15), utc(2026, 10, 25, 1, 45)),
+        # London springs forward at 01:00 GMT -> 02:00 BST: "00:30-01:30" ends at the jump.
+        ("Europe/London", "00:30-01:30", utc(2026, 3, 29, 0, 40), utc(2026, 3, 29, 1, 0)),
+        # Lord Howe moves its clocks by half an hour (02:00 -> 01:30 in April).
+        ("Australia/Lord_Howe", "22:00-01:45", utc(2026, 4, 4, 15, 5), utc(2026, 4, 4, 15, 15)),
+        # Santiago springs forward at midnight (00:00 -> 01:00): "23:00-00:30" ends at the jump.
+        ("America/Santiago", "23:00-00:30", utc(2026, 9, 6, 3, 30), utc(2026, 9, 6, 4, 0)),
+        # Samoa skipped 30 December 2011 altogether.
+        ("Pacific/Apia", "21:00-09:00", utc(2011, 12, 30, 9, 30), utc(2011, 12, 30, 19, 0)),
+        # Moscow and Shanghai keep no daylight saving time.
+        ("Europe/Moscow", "21:00-09:00", utc(2026, 3, 29, 20, 0), utc(2026, 3, 30, 6, 0)),
+        ("Asia/Shanghai", "22:00-07:00", utc(2026, 11, 1, 15, 0), utc(2026, 11, 1, 23, 0)),
+    ],
+)
+def test_quiet_hours_end_when_the_local_clock_leaves_the_window(
+    zone: str, window: str, moment: datetime, expected: datetime
+) -> None:
+    quiet = parse_quiet_hours(window)
+    assert quiet is not None and quiet.contains(moment.astimezone(ZoneInfo(zone)).time())
+    assert next_allowed(moment, zone, quiet) == expected
+    assert expected == first_allowed_minute(moment, zone, quiet)
+
+
+def test_a_moment_out_of_quiet_hours_or_without_any_is_itself() -> None:
+    moment = utc(2026, 11, 1, 6, 10)
+    assert next_allowed(moment, "America/New_York", None) is moment
+    assert next_allowed(moment, "America/New_York", parse_quiet_hours("09:00-17:00")) is moment
+
+
+DST_ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "Africa/Casablanca",
+    "Antarctica/Troll",
+    "Pacific/Apia",
+]
+quarter_hours = st.builds(
+    lambda hour, quarter: time(hour, 15 * quarter),
+    st.integers(min_value=0, max_value=23),
+    st.integers(min_value=0, max_value=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone=st.sampled_from(DST_ZONES),
+    start=quarter_hours,
+    end=quarter_hours,
+    moment=st.datetimes(
+        min_value=datetime(2011, 12, 25), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    transition_nights=st.booleans(),
+)
+def test_quiet_hours_never_end_before_the_moment_nor_later_than_they_do(
+    zone: str, start: time, end: time, moment: datetime, transition_nights: bool
+) -> None:
+    if start == end:
+        return
+    if transition_nights:
+        # Most moments fall far from a change of the clocks: move this one next to one.
+        tz = ZoneInfo(zone)
+        for hours in range(0, 24 * 200):
+            probe = moment + timedelta(hours=hours)
+            if probe.astimezone(tz).utcoffset() != (probe + timedelta(hours=1)).astimezone(tz).utcoffset():
+                moment = probe - timedelta(hours=12) + (moment - moment.replace(minute=0, second=0))
+                break
+    quiet = QuietHours(start, end)
+    found = next_allowed(moment, zone, quiet)
+    assert found >= moment
+    assert found == first_allowed_minute(moment, zone, quiet)
 
 
 # --- dates and durations people give ---------------------------------------------------------

@@ -58,13 +58,28 @@ def test_an_unanswered_standard_question_keeps_its_flag_but_is_no_concern(
     assert concerns(facts) == ()
 
 
-@pytest.mark.parametrize("reviewer", [None, "", "TBD", "tbd.", " ? ", "待定", "неизвестно", "N/A", "---"])
+@pytest.mark.parametrize(
+    "reviewer",
+    [
+        *(None, "", "TBD", "tbd.", " ? ", "待定", "неизвестно", "N/A", "---"),
+        # a title with a placeholder, or a phrase that says nobody is named yet
+        *("Dr TBD", "Prof. T.B.C.", "to be confirmed", "not assigned yet", "will be assigned", "n/a"),
+        *("unknown", "pending", "Dr.", "the oncologist", "someone from thoracic", "Thoracic team"),
+        *("уточняется", "Доктор уточняется", "пока не назначен", "врач будет назначен", "Д-р"),
+        *("待确认", "待分配", "未定", "尚未确定", "暂无", "医生", "某医生", "专家组"),
+        # a name marked as not sure yet
+        "Dr Li (TBC)",
+    ],
+)
 def test_a_placeholder_reviewer_is_no_named_reviewer(reviewer: str | None) -> None:
     assert is_placeholder_name(reviewer)
     assert red_flags(HospitalFacts("Hospital", "Dept", reviewer, ALL_OK)) == (RedFlag.NO_NAMED_REVIEWER,)
 
 
-@pytest.mark.parametrize("reviewer", ["Dr Li Wei", "李医生", "Д-р Иванова"])
+@pytest.mark.parametrize(
+    "reviewer",
+    ["Dr Li Wei", "李医生", "王主任医师", "Д-р Иванова", "Dr Na", "Li Na", "Dr Nil Sharma", "Dr Ng"],
+)
 def test_a_real_name_is_a_named_reviewer(reviewer: str) -> None:
     assert not is_placeholder_name(reviewer)
 
@@ -87,8 +102,46 @@ def test_a_promise_of_guaranteed_results_is_a_concern_even_when_marked_ok(answer
     assert judge_answer(answer, Verdict.OK) == Verdict.CONCERN
 
 
-def test_an_honest_answer_marked_ok_stays_ok() -> None:
-    assert judge_answer("They will say before any deposit if he is not a candidate", Verdict.OK) == Verdict.OK
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "they promise he will be accepted",
+        "eligibility is certain",
+        "he is sure to be accepted",
+        "There is no doubt he qualifies",
+        "They said he'll definitely be accepted",
+        "a complete cure is expected",
+        "Обещают, что точно примут",
+        "Наверняка возьмут",
+        "一定能治好",
+        "肯定会接收",
+        "百分之百有效",
+    ],
+)
+def test_a_promise_or_a_certainty_of_an_outcome_is_a_concern_even_when_marked_ok(answer: str) -> None:
+    assert judge_answer(answer, Verdict.OK) == Verdict.CONCERN
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "They will say before any deposit if he is not a candidate",
+        "They cannot guarantee eligibility before the review",
+        "No guarantee of results; they review first",
+        "They do not promise anything before the review",
+        "They promise to tell us before any deposit",
+        "Certain tumour types need the slides",
+        "English records will be accepted",
+        "They will definitely need the slides",
+        "Не гарантируют результат до рассмотрения",
+        "Точно не знаем, нужна ли повторная биопсия",
+        "不能保证疗效",
+        "不一定能接收",
+        "确保翻译准确",
+    ],
+)
+def test_an_honest_answer_marked_ok_stays_ok(answer: str) -> None:
+    assert judge_answer(answer, Verdict.OK) == Verdict.OK
 
 
 def test_sending_with_red_flags_needs_a_reason_and_names_them() -> None:

@@ -74,7 +74,16 @@ INVISIBLE = [
     "\u00ad",  # soft hyphen
     "\x00\x07\x1b",  # NUL, bell, escape
     "\u2060 \t \u200b",  # word joiner, spaces, a tab
+    "\u3164",  # Hangul filler (a letter drawn as nothing)
+    "\uffa0\u115f\u1160",  # the halfwidth, leading and vowel Hangul fillers
+    "\u2800\u2800",  # blank Braille patterns
+    "\u034f",  # a combining grapheme joiner with nothing to join
+    "\ufe0f\U000e0100",  # variation selectors with nothing to vary
+    "\u180e\u17b4",  # Mongolian vowel separator, Khmer inherent vowel
+    "\u2065\ufff0",  # unassigned, reserved to be drawn as nothing
+    "\u3164\u2800 \ufe0f",  # a mix of them
 ]
+BLANK_SPACES = ["\u2000\u2001\u2002\u200a", "\u3000", "\u00a0\u202f\u205f", "\u1680"]
 
 
 @pytest.mark.parametrize("text", INVISIBLE)
@@ -84,6 +93,26 @@ def test_text_of_invisible_characters_is_refused_as_empty(text: str) -> None:
     assert "case label" in raised.value.message
     with pytest.raises(InvalidText, match="invisible"):
         clean_name(text, what="case label")
+
+
+@pytest.mark.parametrize("text", BLANK_SPACES)
+def test_text_of_unusual_spaces_is_refused_as_empty(text: str) -> None:
+    with pytest.raises(InvalidText, match="empty"):
+        clean_name(text, what="case label")
+    with pytest.raises(InvalidText, match="empty"):
+        clean_text(text, what="case label")
+
+
+def test_a_blank_letter_between_words_is_a_space() -> None:
+    assert clean_name("\u3164Lung,\u3164\u3164Mrs\u2800Ivanova\uffa0", what="case label") == (
+        "Lung, Mrs Ivanova"
+    )
+
+
+def test_a_variation_selector_stays_on_its_emoji_but_not_alone() -> None:
+    heart, eye = "\u2764\ufe0f", "\U0001f441\ufe0f\u200d\U0001f5e8\ufe0f"
+    assert clean_text(f"Thanks {heart} {eye}", what="note") == f"Thanks {heart} {eye}"
+    assert clean_text("ok \ufe0f\ufe0f x\ufe0f\ufe0e\ufe0f", what="note") == "ok  x\ufe0f"
 
 
 def test_a_right_to_left_override_cannot_disguise_a_file_extension() -> None:
