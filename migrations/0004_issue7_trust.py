@@ -52,4 +52,15 @@ class Migration(migrations.Migration):
             name='kind',
             field=fields.CharField(default='document', db_default='document', max_length=12),
         ),
+        ops.AddField(
+            model_name='Question',
+            name='asked_by_family',
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
+        # Who asked was not kept: a question to the hospital asked by a member of the case's
+        # family is the family's (staff cannot join a case; a removed coordinator is no member).
+        ops.RunSQL(
+            "UPDATE questions SET asked_by_family = TRUE WHERE direction = 'to_hospital'"
+            " AND asked_by_id IN (SELECT m.participant_id FROM case_members m WHERE m.case_id = questions.case_id)"
+        ),
     ]

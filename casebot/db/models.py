@@ -155,6 +155,9 @@ class Question(Model):
     asked_by: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "casebot.Participant", related_name="questions_asked", null=True, on_delete=fields.SET_NULL
     )
+    # Whether a family member asked it (their own question to the hospital), as it was when asked:
+    # the asker's role may change later (a removed coordinator becomes family).
+    asked_by_family = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField()
     answer = fields.TextField(null=True)
     answered_at = fields.DatetimeField(null=True)

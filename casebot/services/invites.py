@@ -7,7 +7,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from casebot.db.models import Case, CaseMember, Invite, Participant
+from casebot.db.models import Case, CaseMember, Invite, OutboxMessage, Participant, Question
+from casebot.domain.questions import Direction
 from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.errors import InviteInvalid, NotAllowed
@@ -106,12 +107,45 @@ class InviteService(ServiceBase):
                 )
             joiner = Actor(participant.id, participant.role)
             case = await self.locked_case(SYSTEM, invite.case_id)
+            if await CaseMember.exists(case_id=case.id, participant_id=participant.id):
+                # Nobody joined: the invite stays for whom it was meant, and nobody is told.
+                return Joined(case, format_ref(case.id), True, participant)
             await Invite.filter(id=invite.id).update(used_at=now, used_by_id=participant.id)
-            already = await CaseMember.exists(case_id=case.id, participant_id=participant.id)
-            if not already:
-                await CaseMember.create(case_id=case.id, participant_id=participant.id, joined_at=now)
+            await CaseMember.create(case_id=case.id, participant_id=participant.id, joined_at=now)
             event = await self.audit(case, joiner, "member_joined")
             await self.notify(
                 self.coordinator_ids(case, joiner), "member_joined", event, {"case_id": case.id}
             )
-        return Joined(case, format_ref(case.id), already, participant)
+            await self._open_questions_to(participant, case)
+        return Joined(case, format_ref(case.id), False, participant)
+
+    async def _open_questions_to(self, participant: Participant, case: Case) -> None:
+        """The hospital's questions still waiting for the family reach whoever joins, as if they
+        had been there when they were asked (a question asked before anyone joined included)."""
+        questions = await Question.filter(
+            case_id=case.id, direction=Direction.TO_FAMILY, answered_at__isnull=True
+        ).order_by("number")
+        if not questions:
+            return
+        now = self.now()
+        available = self.not_in_quiet_hours(participant, now)
+        await OutboxMessage.bulk_create(
+            [
+                OutboxMessage(
+                    dedupe_key=f"question_for_family:joined:{question.id}:{participant.id}",
+                    participant_id=participant.id,
+                    case_id=case.id,
+                    kind="question_for_family",
+                    payload={
+                        "case_id": case.id,
+                        "question_id": question.id,
+                        "number": question.number,
+                        "text": question.text,
+                    },
+                    available_at=available,
+                    created_at=now,
+                )
+                for question in questions
+            ],
+            ignore_conflicts=True,
+        )

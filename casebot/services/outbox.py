@@ -24,6 +24,11 @@ from casebot.services.base import ServiceBase
 _REMINDER_KINDS = (
     "reminder_", "escalation_", "chase_hospital", "check_in", "review_overdue", "stale",
 )  # fmt: skip
+# Questions waiting for an answer: once it is recorded they are not put again (nor, once the case
+# is closed, to the family; a family's own question still reaches the coordinator).
+_QUESTION_KINDS = frozenset(
+    {"question_for_family", "reminder_question", "escalation_question", "family_question"}
+)
 BLOCKED = "recipient has blocked the bot"
 
 
@@ -52,7 +57,8 @@ class OutboxRules(ServiceBase):
             still_due = await self._still_due(row, case)
             if still_due is None:
                 return Drop("no longer applies")
-            payload = still_due
+            # Family texts speak to the moment the case is in when they go out (the disclaimer).
+            payload = {**still_due, "state": case.state.value}
         elif not is_for_family(row.kind) and not self._is_staff(person):
             return Drop("the recipient is no longer a coordinator")
         if is_held_for_quiet_hours(row.kind):
@@ -81,12 +87,26 @@ class OutboxRules(ServiceBase):
 
     @staticmethod
     async def _still_due(row: OutboxMessage, case: Case) -> dict[str, Any] | None:
-        """A reminder's payload as of now (narrowed), or None when it no longer applies."""
+        """A message's payload as of now (narrowed), or None when what it says no longer holds.
+
+        Every kind is asked, not only reminders: a question answered meanwhile is not put again,
+        a block undone meanwhile is not reported, a state left meanwhile is not announced as now.
+        What only reports a past event (a file arrived, an answer recorded) always holds.
+        """
+        payload = dict(row.payload)
+        if row.kind in _QUESTION_KINDS:
+            if case.state.is_final and row.kind != "family_question":
+                return None  # a closed case asks the family nothing more, nor reminds of it
+            question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
+            return payload if question is not None and question.answered_at is None else None
+        if row.kind == "state_changed":
+            return payload if payload.get("target") == case.state.value else None
+        if row.kind == "recipient_blocked":
+            return payload if await _still_blocked(row, case) else None
         if not row.kind.startswith(_REMINDER_KINDS):
-            return row.payload
+            return payload
         if case.state.is_final:
             return None
-        payload = dict(row.payload)
         if row.kind in ("reminder_missing", "escalation_missing"):
             if case.state != CaseState.RECORDS_GATHERING:
                 return None
@@ -100,9 +120,6 @@ class OutboxRules(ServiceBase):
                 if i.position in before
             ]
             return payload if payload["items"] else None
-        if row.kind in ("reminder_question", "escalation_question"):
-            question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
-            return payload if question is not None and question.answered_at is None else None
         if row.kind == "chase_hospital":
             open_numbers = set(
                 await Question.filter(
@@ -116,6 +133,9 @@ class OutboxRules(ServiceBase):
             return None if answered or case.state != CaseState.HOME_FOLLOW_UP else payload
         if row.kind == "review_overdue":
             return payload if case.state == CaseState.UNDER_REVIEW else None
+        if row.kind == "stale":
+            # Anything done on the case since the notice was queued: it is no longer idle.
+            return payload if case.last_activity_at <= row.created_at else None
         return payload
 
     async def recipient_blocked(self, row: OutboxMessage, person: Participant) -> None:
@@ -133,6 +153,21 @@ class OutboxRules(ServiceBase):
             )
 
 
+async def _still_blocked(row: OutboxMessage, case: Case) -> bool:
+    """Whether the family member a recipient_blocked notice is about still blocks the bot and
+    still belongs to the case (a block undone overnight is not reported in the morning)."""
+    member_id = row.payload.get("member_id")
+    if not isinstance(member_id, int):
+        # Queued before the payload named the member: the dedupe key does.
+        _, _, rest = row.dedupe_key.partition(":")
+        member_id = int(rest.partition(":")[0]) if rest.partition(":")[0].isdigit() else None
+    if member_id is None:
+        return True
+    return await Participant.exists(id=member_id, blocked=True) and await CaseMember.exists(
+        case_id=case.id, participant_id=member_id
+    )
+
+
 def blocked_notice(person_id: int, case: Case, now: datetime) -> OutboxMessage:
     """The notice to a case's coordinator that a family member blocked the bot: one a day per case,
     however the bot learnt of it (a refused send, or Telegram's my_chat_member update)."""
@@ -141,7 +176,7 @@ def blocked_notice(person_id: int, case: Case, now: datetime) -> OutboxMessage:
         participant_id=case.coordinator_id,
         case_id=case.id,
         kind="recipient_blocked",
-        payload={"case_id": case.id},
+        payload={"case_id": case.id, "member_id": person_id},
         available_at=now,
         created_at=now,
     )

@@ -115,9 +115,7 @@ class ParticipantService(ServiceBase):
             handed = tuple(case.id for case in cases)
             if handed:
                 await Case.filter(id__in=list(handed)).update(coordinator_id=holder.id)
-                await OutboxMessage.filter(
-                    participant_id=leaving.id, case_id__in=list(handed), status=OutboxStatus.PENDING
-                ).update(participant_id=holder.id)
+                await self._hand_over_notices(leaving, holder, list(handed))
                 events = [
                     await self.audit(
                         case,
@@ -132,6 +130,51 @@ class ParticipantService(ServiceBase):
                 if holder.id != actor.participant_id:
                     await self.notify([holder.id], "cases_handed_over", events[0], {"cases": list(handed)})
         return RoleChange(leaving, handed, holder)
+
+    async def _hand_over_notices(
+        self, leaving: Participant, holder: Participant, case_ids: list[int]
+    ) -> None:
+        """The notices still waiting for the leaving coordinator about these cases become the new
+        holder's, whole and under the key they would have had as the holder's own: a rule that
+        queues the same notice for the holder later (the sweep, after the hand-over made the case
+        due) meets that key and adds nothing, and one the holder has already is not doubled.
+
+        A message partly sent to the leaving coordinator starts again from its first part: the
+        new holder never saw the parts that went out."""
+        rows = list(
+            await OutboxMessage.select_for_update().filter(
+                participant_id=leaving.id, case_id__in=case_ids, status=OutboxStatus.PENDING
+            )
+        )
+        if not rows:
+            return
+        suffix = f":{leaving.id}"
+        renamed = {
+            row.id: f"{row.dedupe_key[: -len(suffix)]}:{holder.id}"
+            if row.dedupe_key.endswith(suffix)
+            else row.dedupe_key
+            for row in rows
+        }
+        others = await OutboxMessage.filter(dedupe_key__in=list(set(renamed.values()))).exclude(
+            id__in=[row.id for row in rows]
+        )
+        taken = {other.dedupe_key for other in others}
+        claimed: set[str] = set()
+        for row in rows:
+            key = renamed[row.id]
+            if key in taken or key in claimed:
+                await OutboxMessage.filter(id=row.id).update(
+                    status=OutboxStatus.DEAD, last_error="handed over: the new holder has it already"
+                )
+                continue
+            claimed.add(key)
+            await OutboxMessage.filter(id=row.id).update(
+                participant_id=holder.id,
+                dedupe_key=key[:200],
+                parts_sent=0,
+                sent_message_id=None,
+                last_message_id=None,
+            )
 
     async def _new_holder(self, actor: Actor, hand_to: int | None, leaving: Participant) -> Participant:
         if hand_to is None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from casebot.db.models import Case, Participant, Question
+from casebot.db.models import Case, CaseMember, Question
 from casebot.domain.numbers import parse_count
 from casebot.domain.questions import Direction
 from casebot.domain.readiness import FLAG_BY_TOPIC, Verdict, judge_answer
 from casebot.domain.refs import format_ref
-from casebot.domain.roles import Role
 from casebot.domain.text import clean_text
 from casebot.errors import InvalidInput, NotAllowed, QuestionAlreadyAnswered, QuestionNotFound
 from casebot.services.base import Actor, ServiceBase
@@ -51,6 +50,7 @@ class QuestionService(ServiceBase):
                 direction=direction,
                 text=text,
                 asked_by_id=actor.participant_id,
+                asked_by_family=direction == Direction.TO_HOSPITAL and not actor.is_staff,
                 created_at=self.now(),
             )
             event = await self.audit(
@@ -88,9 +88,11 @@ class QuestionService(ServiceBase):
         their behalf); only a coordinator records the hospital's answers.
 
         The hospital's answer to a standard question behind a red flag needs the coordinator's
-        verdict, ok or concern; only ok clears the flag, and a promise of guaranteed results is
-        kept as a concern. An answer kept as a concern may be answered again when the hospital
-        says more; any other answered question is closed.
+        verdict, ok or concern (typed first: "ok …"); only ok clears the flag, and a promise of
+        guaranteed eligibility or results is kept as a concern. Any other answer is kept whole,
+        as typed, and carries no verdict. An answer with a verdict may be answered again (the
+        hospital says more, changes its stance, or an ok was recorded by mistake): the audit
+        trail keeps the earlier verdict and answer. Any other answered question is closed.
         """
         now = self.now()
         async with self.transaction():
@@ -98,11 +100,12 @@ class QuestionService(ServiceBase):
             question = await self.find(case, number)
             if question.direction == Direction.TO_HOSPITAL and not actor.is_staff:
                 raise NotAllowed("Only a coordinator records the hospital's answers.")
-            if question.direction == Direction.TO_HOSPITAL and verdict is None:
+            flagged = question.direction == Direction.TO_HOSPITAL and question.topic in FLAG_BY_TOPIC
+            if flagged and verdict is None:
                 verdict, text = split_verdict(text)
             text = clean_text(text, what="answer")
             judged: Verdict | None = None
-            if question.direction == Direction.TO_HOSPITAL and question.topic in FLAG_BY_TOPIC:
+            if flagged:
                 if verdict is None:
                     raise InvalidInput(
                         f"Q{question.number} stands behind a red flag: start the answer with ok or "
@@ -111,10 +114,12 @@ class QuestionService(ServiceBase):
                 judged = judge_answer(text, verdict)
             elif verdict is not None and question.direction == Direction.TO_HOSPITAL:
                 judged = judge_answer(text, verdict)
-            reopened = question.answered_at is not None and question.verdict == Verdict.CONCERN
+            reopened = question.answered_at is not None and question.verdict is not None
+            if reopened and (judged is None or (question.answer, question.verdict) == (text, judged.value)):
+                raise QuestionAlreadyAnswered(format_ref(case.id), question.number)
             changed = await Question.filter(
                 id=question.id,
-                **({"verdict": Verdict.CONCERN.value} if reopened else {"answered_at__isnull": True}),
+                **({"verdict": question.verdict} if reopened else {"answered_at__isnull": True}),
             ).update(
                 answer=text,
                 answered_at=now,
@@ -129,6 +134,8 @@ class QuestionService(ServiceBase):
                 "question_answered",
                 from_value=f"{question.number}:{question.verdict or ('answered' if reopened else 'open')}",
                 to_value=f"{question.number}:{judged.value if judged else 'answered'}",
+                # The answer given again replaces this one on the card: the trail keeps it.
+                reason=question.answer if reopened else None,
             )
             if not actor.is_staff:
                 payload = {
@@ -138,7 +145,7 @@ class QuestionService(ServiceBase):
                     "answer": text,
                 }
                 await self.notify(self.coordinator_ids(case, actor), "family_answered", event, payload)
-            elif question.direction == Direction.TO_HOSPITAL and await self._asked_by_family(question):
+            elif question.direction == Direction.TO_HOSPITAL and question.asked_by_family:
                 payload = {
                     "case_id": case.id,
                     "number": question.number,
@@ -150,9 +157,62 @@ class QuestionService(ServiceBase):
         question.verdict = judged.value if judged else None
         return question
 
+    async def correct_answer(
+        self, actor: Actor, reference: str | int, number: str | int, text: str
+    ) -> Question:
+        """A family member edited the message that answered the hospital's question: the new words
+        replace theirs, the trail keeps the earlier ones, and the coordinator is told.
+
+        Only the person's own answer can be corrected this way; a question not answered yet is
+        simply answered, and the same words again change nothing.
+        """
+        text = clean_text(text, what="answer")
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            question = await self.find(case, number)
+            if question.direction != Direction.TO_FAMILY:
+                raise NotAllowed("Only an answer to the hospital's question can be corrected.")
+            if question.answered_at is None:
+                return await self.answer(actor, case.id, question.number, text)
+            if question.answered_by_id != actor.participant_id:  # type: ignore[attr-defined]
+                raise QuestionAlreadyAnswered(format_ref(case.id), question.number)
+            if question.answer == text:
+                return question
+            earlier, now = question.answer, self.now()
+            await Question.filter(id=question.id).update(answer=text, answered_at=now)
+            event = await self.audit(
+                case,
+                actor,
+                "answer_corrected",
+                from_value=str(question.number),
+                to_value=str(question.number),
+                reason=earlier,
+            )
+            payload = {
+                "case_id": case.id,
+                "number": question.number,
+                "text": question.text,
+                "answer": text,
+                "corrected": True,
+            }
+            await self.notify(self.coordinator_ids(case, actor), "family_answered", event, payload)
+        question.answer, question.answered_at = text, now
+        return question
+
     @staticmethod
-    async def _asked_by_family(question: Question) -> bool:
-        asker_id = question.asked_by_id  # type: ignore[attr-defined]
-        if asker_id is None:
-            return False
-        return await Participant.exists(id=asker_id, role=Role.FAMILY)
+    async def cases_asking(case_ids: list[int], number: str | int) -> list[int]:
+        """Which of these cases (a family member's) wait for the family's answer to question
+        ``number``: numbers repeat across cases, so a bare number may name more than one."""
+        parsed = parse_question_number(number)
+        if parsed is None or not case_ids:
+            return []
+        found = await Question.filter(
+            case_id__in=case_ids, number=parsed, direction=Direction.TO_FAMILY, answered_at__isnull=True
+        ).only("id", "case_id")
+        return sorted({question.case_id for question in found})
+
+    @staticmethod
+    async def family_joined(case_id: int) -> bool:
+        """Whether anyone of the family has joined the case (a question to them reaches them now;
+        otherwise it is sent to whoever joins)."""
+        return await CaseMember.exists(case_id=case_id)

@@ -40,7 +40,7 @@ from casebot.domain.reminders import (
     upcoming,
 )
 from casebot.domain.states import OPEN_STATES
-from casebot.errors import CaseNotFound, InvalidInput
+from casebot.errors import CaseClosed, CaseNotFound, InvalidInput
 from casebot.services.base import Actor, ServiceBase, ServiceConfig
 
 CHECK_IN_ANSWERS = ("done", "not_yet", "need_help")
@@ -278,6 +278,10 @@ class ReminderService(ServiceBase):
                 query = query.filter(id=case_id)
             cases = list(await query.select_for_update().order_by("id"))
             if case_id is not None and not cases:
+                # A button on an old reminder: the member's own case that closed since is said so.
+                own = await Case.get_or_none(id=case_id, members__participant_id=actor.participant_id)
+                if own is not None:
+                    raise CaseClosed(format_ref(own.id), own.state.value)
                 raise CaseNotFound(format_ref(case_id))
             for case in cases:
                 if case.snoozed_until is not None and abs(case.snoozed_until - until) < SAME_SNOOZE:

@@ -72,12 +72,7 @@ class CaseCard:
     def family_questions(self) -> list[Question]:
         """What a family member sees of the questions, open and answered: the hospital's to the
         family, and those the family put to the hospital; never the coordinator's own chases."""
-        members = self.member_ids
-        return [
-            q
-            for q in self.questions
-            if q.direction == Direction.TO_FAMILY or q.asked_by_id in members  # type: ignore[attr-defined]
-        ]
+        return [q for q in self.questions if q.direction == Direction.TO_FAMILY or q.asked_by_family]
 
     @property
     def member_ids(self) -> set[int]:
@@ -142,10 +137,15 @@ class CaseViews(ServiceBase):
     async def question_asked_in(self, actor: Actor, message_id: int) -> tuple[int, int] | None:
         """The case and question number that the bot's message ``message_id`` put to this family
         member, or None when that message asked them nothing."""
-        # A long question goes in parts; a reply to any of them (first or last) names the question.
+        # A long question goes in parts, sent one right after the other into this private chat,
+        # whose message ids only grow: a reply to any part falls between the first and the last.
         asked = (
             await OutboxMessage.filter(participant_id=actor.participant_id, kind="question_for_family")
-            .filter(Q(sent_message_id=message_id) | Q(last_message_id=message_id))
+            .filter(
+                Q(sent_message_id=message_id)
+                | Q(sent_message_id__lte=message_id, last_message_id__gte=message_id)
+            )
+            .order_by("-sent_message_id")
             .first()
         )
         number = asked.payload.get("number") if asked is not None else None

@@ -100,3 +100,43 @@ async def test_the_check_in_upgrade_keeps_the_first_of_doubled_answers(empty_dat
             assert [(c.round, c.answer) for c in kept] == [(7, "need_help")]
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_upgrade_marks_the_familys_own_questions_by_who_was_a_member(empty_database: str) -> None:
+    """Who asked is recorded from now on; before, a question to the hospital asked by a member of the
+    case's family was the family's. A removed coordinator (role family now, no member) asked none."""
+    url = empty_database
+    async with TortoiseContext():
+        await migrate_api(config=tortoise_config(url), target="casebot.0003_reminders")
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(url))
+        connection = Tortoise.get_connection("default")
+        for telegram_id in (42, 43):
+            await connection.execute_query(
+                "INSERT INTO participants (telegram_user_id, chat_id, display_name, role, locale, timezone,"
+                f" blocked, created_at) VALUES ({telegram_id}, {telegram_id}, '', 'family', 'en',"
+                f" 'Asia/Shanghai', FALSE, '{STAMP}')"
+            )
+        await connection.execute_query(
+            "INSERT INTO cases (label, state, created_at, state_changed_at, last_activity_at)"
+            f" VALUES ('old case', 'under_review', '{STAMP}', '{STAMP}', '{STAMP}')"
+        )
+        await connection.execute_query(
+            f"INSERT INTO case_members (case_id, participant_id, joined_at) VALUES (1, 2, '{STAMP}')"
+        )
+        for number, direction, asker in ((1, "to_hospital", 2), (2, "to_hospital", 1), (3, "to_family", 1)):
+            await connection.execute_query(
+                "INSERT INTO questions (case_id, number, direction, text, asked_by_id, created_at)"
+                f" VALUES (1, {number}, '{direction}', 'Q', {asker}, '{STAMP}')"
+            )
+    database = Database(url)
+    await database.open(apply_migrations=True)
+    try:
+        with database.bound():
+            from casebot.db.models import Question
+
+            flags = {q.number: q.asked_by_family for q in await Question.filter(number__lte=3)}
+            assert flags == {1: True, 2: False, 3: False}
+    finally:
+        await database.close()

@@ -114,3 +114,33 @@ async def test_a_family_member_cannot_ask_on_behalf_of_the_hospital(
 ) -> None:
     with pytest.raises(NotAllowed):
         await services.questions.ask(family, case_ref, Direction.TO_FAMILY, "?")
+
+
+async def test_an_answer_behind_a_red_flag_may_be_given_again_and_the_trail_keeps_the_first(
+    services: Services, coordinator: Actor, case_ref: str
+) -> None:
+    await services.questions.answer(coordinator, case_ref, 2, "ok records are reviewed remotely")
+    with pytest.raises(QuestionAlreadyAnswered):  # the same answer twice (a doubled send) is not kept twice
+        await services.questions.answer(coordinator, case_ref, 2, "ok records are reviewed remotely")
+    again = await services.questions.answer(coordinator, case_ref, 2, "concern they now want travel first")
+    assert (again.verdict, again.answer) == ("concern", "they now want travel first")
+    back = await services.questions.answer(coordinator, case_ref, 2, "ok reviewed remotely after all")
+    assert back.verdict == "ok"
+    trail = await AuditEvent.filter(action="question_answered").order_by("id")
+    assert [(e.from_value, e.to_value, e.reason) for e in trail] == [
+        ("2:open", "2:ok", None),
+        ("2:ok", "2:concern", "records are reviewed remotely"),
+        ("2:concern", "2:ok", "they now want travel first"),
+    ]
+
+
+async def test_an_answer_behind_no_red_flag_is_kept_whole_with_no_verdict(
+    services: Services, coordinator: Actor, case_ref: str
+) -> None:
+    chase = await services.questions.ask(coordinator, case_ref, Direction.TO_HOSPITAL, "Can we bring slides?")
+    answered = await services.questions.answer(coordinator, case_ref, chase.number, "OK, bring the originals")
+    assert (answered.answer, answered.verdict) == ("OK, bring the originals", None)
+    duration = await services.questions.answer(coordinator, case_ref, 5, "concern: about two weeks")
+    assert (duration.answer, duration.verdict) == ("concern: about two weeks", None)
+    with pytest.raises(QuestionAlreadyAnswered):
+        await services.questions.answer(coordinator, case_ref, chase.number, "ok again")

@@ -11,9 +11,10 @@ from casebot.db.models import CaseMember, OutboxMessage, Participant
 from casebot.domain.notices import Deliver, Drop, Postpone
 from casebot.domain.questions import Direction
 from casebot.domain.roles import Role
+from casebot.domain.states import CaseState
 from casebot.services import Actor, Services
 
-from ..conftest import redeem, register
+from ..conftest import ADMIN_TELEGRAM_ID, make_participant, redeem, register
 
 
 async def a_case_with_a_family(services: Services, coordinator: Actor) -> tuple[int, Participant]:
@@ -99,15 +100,17 @@ async def test_the_hospitals_answer_to_a_familys_own_question_is_not_held_for_qu
     case_id, person = await a_case_with_a_family(services, coordinator)
     family = services.participants.actor_for(person)
     question = await services.questions.ask(family, case_id, Direction.TO_HOSPITAL, "Is travel needed?")
-    await services.questions.answer(coordinator, case_id, question.number, "Not before the review.")
     await Participant.filter(id=person.id).update(quiet_hours="21:00-09:00")
     clock.set(datetime(2026, 11, 25, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai
+    assert isinstance(await decide(services, "family_question"), Postpone)  # the coordinator's notice waits
+    await services.questions.answer(coordinator, case_id, question.number, "Not before the review.")
     decision = await decide(services, "hospital_answered")
     assert isinstance(decision, Deliver) and decision.payload["answer"] == "Not before the review."
-    assert isinstance(await decide(services, "family_question"), Postpone)  # the coordinator's notice waits
+    # Answered meanwhile: the coordinator is no longer asked to put it to the hospital.
+    assert isinstance(await decide(services, "family_question"), Drop)
 
 
-async def test_a_reply_to_the_last_part_of_a_long_question_finds_the_question(
+async def test_a_reply_to_any_part_of_a_long_question_finds_the_question(
     services: Services, coordinator: Actor
 ) -> None:
     case_id, person = await a_case_with_a_family(services, coordinator)
@@ -117,7 +120,9 @@ async def test_a_reply_to_the_last_part_of_a_long_question_finds_the_question(
     family = services.participants.actor_for(person)
     assert await services.views.question_asked_in(family, 42) == (case_id, 11)
     assert await services.views.question_asked_in(family, 40) == (case_id, 11)
-    assert await services.views.question_asked_in(family, 41) is None
+    assert await services.views.question_asked_in(family, 41) == (case_id, 11)
+    assert await services.views.question_asked_in(family, 39) is None
+    assert await services.views.question_asked_in(family, 43) is None
     stranger = services.participants.actor_for(await register(3999))
     assert await services.views.question_asked_in(stranger, 42) is None
 
@@ -130,3 +135,96 @@ async def test_a_reply_to_a_question_of_a_case_erased_since_finds_no_question(
     await OutboxMessage.filter(kind="question_for_family").update(sent_message_id=40, last_message_id=40)
     await services.cases.erase(coordinator, case_id)
     assert await services.views.question_asked_in(services.participants.actor_for(person), 40) is None
+
+
+# --- every kind asks "does this still hold" at send time -----------------------------------------
+
+
+async def test_a_question_answered_before_it_went_out_is_not_put_to_the_family(
+    services: Services, coordinator: Actor
+) -> None:
+    case_id, _ = await a_case_with_a_family(services, coordinator)
+    await services.questions.ask(coordinator, case_id, Direction.TO_FAMILY, "Blocks?")
+    assert isinstance(await decide(services, "question_for_family"), Deliver)
+    await services.questions.answer(coordinator, case_id, 11, "Yes (told us by phone)")
+    assert await decide(services, "question_for_family") == Drop("no longer applies")
+
+
+async def test_a_state_left_before_the_notice_went_out_is_not_announced_as_now(
+    services: Services, coordinator: Actor
+) -> None:
+    case_id, _ = await a_case_with_a_family(services, coordinator)
+    await services.cases.advance(coordinator, case_id, CaseState.SENT, reason="The family asked")
+    first = await OutboxMessage.filter(kind="state_changed").order_by("id").first()
+    assert first is not None
+    await services.cases.advance(coordinator, case_id, CaseState.UNDER_REVIEW)
+    person = await Participant.get(id=first.participant_id)
+    assert await services.outbox.check(first, person) == Drop("no longer applies")
+    latest = await decide(services, "state_changed")
+    assert isinstance(latest, Deliver) and latest.payload["target"] == "under_review"
+
+
+async def test_a_block_undone_before_the_notice_went_out_is_not_reported(
+    services: Services, coordinator: Actor
+) -> None:
+    _, person = await a_case_with_a_family(services, coordinator)
+    assert await services.participants.unreachable(person.id)
+    row = await OutboxMessage.get(kind="recipient_blocked")
+    assert row.payload["member_id"] == person.id
+    assert isinstance(await decide(services, "recipient_blocked"), Deliver)
+    assert await services.participants.reachable_again(await Participant.get(id=person.id))
+    assert await decide(services, "recipient_blocked") == Drop("no longer applies")
+
+
+async def test_a_case_that_moved_after_the_stale_notice_was_queued_is_not_called_idle(
+    services: Services, coordinator: Actor, clock: ManualClock
+) -> None:
+    case_id, _ = await a_case_with_a_family(services, coordinator)
+    clock.advance(timedelta(days=15))
+    await services.reminders.sweep()
+    assert isinstance(await decide(services, "stale"), Deliver)
+    clock.advance(timedelta(hours=1))
+    await services.cases.add_note(coordinator, case_id, "Called the hospital")
+    assert await decide(services, "stale") == Drop("no longer applies")
+
+
+async def test_a_handed_over_notice_takes_the_new_holders_key_and_is_not_doubled(
+    services: Services, coordinator: Actor, clock: ManualClock
+) -> None:
+    await a_case_with_a_family(services, coordinator)
+    clock.advance(timedelta(days=15))
+    await services.reminders.sweep()
+    row = await OutboxMessage.get(kind="stale")
+    admin = await make_participant(services, ADMIN_TELEGRAM_ID, Role.ADMIN)
+    await services.participants.remove_coordinator(admin, 2001)
+    handed = await OutboxMessage.get(id=row.id)
+    assert handed.participant_id == admin.participant_id
+    assert handed.dedupe_key == f"{row.dedupe_key.rpartition(':')[0]}:{admin.participant_id}"
+    await services.reminders.sweep()  # the hand-over made the case due again
+    assert await OutboxMessage.filter(kind="stale").count() == 1
+
+
+async def test_a_family_member_who_joins_later_gets_the_open_questions(
+    services: Services, coordinator: Actor
+) -> None:
+    case = await services.cases.open_case(coordinator, "Later")
+    await services.questions.ask(coordinator, case.id, Direction.TO_FAMILY, "Blocks?")
+    await services.questions.ask(coordinator, case.id, Direction.TO_FAMILY, "Scans?")
+    await services.questions.answer(coordinator, case.id, 12, "Sent already")
+    assert not await services.questions.family_joined(case.id)
+    person = await register(3001)
+    await redeem(services, person, (await services.invites.create(coordinator, case.id)).token)
+    rows = await OutboxMessage.filter(kind="question_for_family", participant_id=person.id)
+    assert [r.payload["number"] for r in rows] == [11]
+
+
+async def test_a_member_following_another_link_to_their_case_does_not_join_again_or_spend_it(
+    services: Services, coordinator: Actor
+) -> None:
+    case_id, person = await a_case_with_a_family(services, coordinator)
+    fresh = await services.invites.create(coordinator, case_id)
+    joined = await redeem(services, person, fresh.token)
+    assert joined.already_member
+    assert await OutboxMessage.filter(kind="member_joined").count() == 1
+    other = await register(3002)
+    assert not (await redeem(services, other, fresh.token)).already_member
