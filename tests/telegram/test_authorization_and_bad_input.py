@@ -139,7 +139,7 @@ async def test_a_stale_button_gets_a_notice_and_changes_nothing(world: World) ->
     assert (await Case.get(id=1)).state == "withdrawn"
 
 
-async def test_stickers_and_edits_from_a_member_are_answered_or_ignored_quietly(world: World) -> None:
+async def test_stickers_and_edits_from_a_member_are_answered_once(world: World) -> None:
     t = world.telegram
     opened = await say(t, world.admin.id, "/newcase One", "opened")
     await join(t, FAMILY_A, invite_token(opened))
@@ -153,8 +153,10 @@ async def test_stickers_and_edits_from_a_member_are_answered_or_ignored_quietly(
     await t.settle()
     count = len(t.sent_to(FAMILY_A))
     t.user(FAMILY_A).edit(sent, "an edited message")
+    told = await t.wait_for(FAMILY_A, after=count)
     await t.settle()
-    assert len(t.sent_to(FAMILY_A)) == count
+    # An edit changes nothing recorded, and the member is told so once (not left believing it did).
+    assert len(t.sent_to(FAMILY_A)) == count + 1 and "nothing changed" in told[0].text
 
 
 async def test_a_file_over_20_mb_is_kept_and_flagged(world: World) -> None:

@@ -128,7 +128,7 @@ async def test_pause_resume_and_the_schedule_answer_coordinators_readably(world:
     assert "already past" in await say(t, ADMIN, "/pause C-0001 2020-01-01")
     assert "Usage" in await say(t, ADMIN, "/pause C-0001")
     schedule = await say(t, ADMIN, "/reminders C-0001", "scheduled next")
-    assert "reminder_missing → family: records are missing" in schedule
+    assert "reminder of missing records → the family: records are missing" in schedule
     paused = await say(t, ADMIN, "/pause C-0001 2026-12-20", "no reminders until")
     assert "2026-12-20" in paused
     assert "not paused" not in await say(t, ADMIN, "/resume C-0001", "on again")

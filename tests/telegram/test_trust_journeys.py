@@ -420,3 +420,22 @@ async def test_red_flags_need_an_ok_not_any_answer_and_the_refusal_names_what_is
     assert "Список лекарств, аллергии и динамика основных анализов" in russian
     assert not CODE.findall(russian), russian
     assert "Pathology reports" not in russian
+
+
+async def test_a_bare_reply_number_open_in_two_cases_asks_which_case(world: World) -> None:
+    """Q11 is the first question to the family in every case: a member of two cases who writes
+    /reply 11 is asked which case, and the answer lands only where the case is named."""
+    t = world.telegram
+    await open_case_with_family(world, label="Father")
+    second = await say(t, ADMIN, "/newcase Mother", "opened")
+    t.user(FAMILY).send_command("/start", invite_token(second))
+    await t.wait_for(FAMILY, contains="following case <b>C-0002</b>")
+    await say(t, ADMIN, "/ask C-0001 Are the father's blocks available?", "Q11 logged")
+    await say(t, ADMIN, "/ask C-0002 Is there a CT from May?", "Q11 logged")
+    asked = await say(t, FAMILY, "/reply 11 Yes", "several of your cases")
+    assert "C-0001" in asked and "C-0002" in asked and "/reply C-0001/11" in asked
+    await say(t, FAMILY, "/reply C-0002/11 Yes, from May", "recorded")
+    # Now only C-0001 waits for Q11: a bare number finds it.
+    await say(t, FAMILY, "/reply 11 At the local hospital", "recorded")
+    card = await say(t, ADMIN, "/case C-0001", "At the local hospital")
+    assert "Yes, from May" not in card

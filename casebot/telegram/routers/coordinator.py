@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, MagicData, StateFilter
+from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from markupsafe import Markup
 
 from casebot.clock import Clock
 from casebot.domain.questions import Direction
 from casebot.domain.refs import format_ref
 from casebot.domain.states import CaseState, parse_state
-from casebot.errors import OverrideRequired, ReasonRequired
+from casebot.errors import InvalidText, OverrideRequired, ReasonRequired, StateConflict
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.telegram import keyboards
@@ -19,7 +20,7 @@ from casebot.telegram.callbacks import AdvanceButton
 from casebot.telegram.context import Reply, drop_keyboard
 from casebot.telegram.errors import user_error_text
 from casebot.telegram.filters import Args, HospitalArgs
-from casebot.telegram.routers.prompts import AwaitingReason, reason_has_expired
+from casebot.telegram.routers.prompts import AwaitingReason, Pending, drop_prompt, reason_has_expired
 
 COORDINATOR_COMMANDS = (
     "newcase", "invite", "cases", "case", "advance", "hospital", "received", "waive",
@@ -91,27 +92,37 @@ def coordinator_router(clock: Clock) -> Router:
 
     @router.callback_query(AdvanceButton.filter())
     async def advance_button(
-        query: CallbackQuery, callback_data: AdvanceButton, state: FSMContext, services: Services,
+        query: CallbackQuery, callback_data: AdvanceButton, casebot_state: FSMContext, services: Services,
         actor: Actor, reply: Reply, renderer: Renderer, locale: str,
     ) -> None:  # fmt: skip
         target, expected = callback_data.target, callback_data.expected
         try:
             change = await services.cases.advance(actor, callback_data.case_id, target, expected=expected)
+        except StateConflict as conflict:
+            if conflict.actual != target.value:
+                raise
+            # Already there: a doubled press (or the same move made meanwhile), nobody's conflict.
+            await query.answer(reply.label("moved", state=target.value))
+            if isinstance(query.message, Message):
+                await drop_keyboard(query.message)
+            return
         except (OverrideRequired, ReasonRequired) as needed:
             # Nothing moved: ask for the reason; the next text is it (a command cancels, see prompts).
-            await state.set_state(AwaitingReason.advance)
-            await state.update_data(
-                case_id=callback_data.case_id,
-                target=target.value,
-                expected=expected.value,
-                asked_at=clock.now().isoformat(),
+            await casebot_state.set_state(AwaitingReason.advance)
+            await casebot_state.set_data(
+                {
+                    "case_id": callback_data.case_id,
+                    "target": target.value,
+                    "expected": expected.value,
+                    "asked_at": clock.now().isoformat(),
+                }
             )
             await query.answer()
             await reply(
                 "staff/ask_reason",
                 ref=format_ref(callback_data.case_id),
                 target=target.value,
-                why=user_error_text(renderer, needed, locale),
+                why=Markup(user_error_text(renderer, needed, locale)),  # rendered HTML already
             )
             return
         await query.answer(reply.label("moved", state=target.value))
@@ -119,24 +130,34 @@ def coordinator_router(clock: Clock) -> Router:
             await drop_keyboard(query.message)
         await reply("staff/advanced", change=change)
 
-    @router.message(StateFilter(AwaitingReason.advance), F.text)
+    @router.message(F.text, Pending(AwaitingReason.advance))
     async def reason_given(
-        message: Message, state: FSMContext, services: Services, actor: Actor, reply: Reply
+        message: Message, casebot_state: FSMContext, services: Services, actor: Actor, reply: Reply
     ) -> None:
-        pending = await state.get_data()
-        await state.clear()
+        pending = await casebot_state.get_data()
         if reason_has_expired(pending.get("asked_at"), clock.now()):
+            await drop_prompt(casebot_state)
             await reply(
                 "staff/reason_expired", ref=format_ref(int(pending["case_id"])), target=pending["target"]
             )
             return
-        change = await services.cases.advance(
-            actor,
-            int(pending["case_id"]),
-            CaseState(pending["target"]),
-            expected=CaseState(pending["expected"]),
-            reason=message.text,
-        )
+        try:
+            change = await services.cases.advance(
+                actor,
+                int(pending["case_id"]),
+                CaseState(pending["target"]),
+                expected=CaseState(pending["expected"]),
+                reason=message.text,
+            )
+        except (InvalidText, OverrideRequired, ReasonRequired):
+            # The reason itself was refused (too long, blank): the question stands, to be answered
+            # again; the refusal (the error root's answer) says what to change.
+            await casebot_state.update_data(asked_at=clock.now().isoformat())
+            raise
+        except Exception:
+            await drop_prompt(casebot_state)  # the move cannot be made (changed meanwhile, closed...)
+            raise
+        await drop_prompt(casebot_state)
         await reply("staff/advanced", change=change)
 
     @router.message(Command("hospital"), HospitalArgs())
@@ -180,7 +201,10 @@ def coordinator_router(clock: Clock) -> Router:
     ) -> None:
         direction = Direction.TO_FAMILY if command.command == "ask" else Direction.TO_HOSPITAL
         question = await services.questions.ask(actor, args[0], direction, args[1])
-        await reply("staff/question_logged", question=question, ref=format_ref(question.case_id))
+        joined = await services.questions.family_joined(question.case_id)
+        await reply(
+            "staff/question_logged", question=question, ref=format_ref(question.case_id), joined=joined
+        )
 
     @router.message(Command("answer"), Args(3))
     async def answer(

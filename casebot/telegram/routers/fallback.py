@@ -30,8 +30,14 @@ def fallback_router() -> Router:
     async def hint(message: Message, participant: Participant | None, reply: Reply) -> None:
         await reply("hint_member" if participant is not None else "join_hint")
 
+    @router.edited_message(F.chat.type == "private")
+    async def edited(message: Message, reply: Reply) -> None:
+        """An edit the bot has no use for changes nothing recorded: the person is told so, rather
+        than believing a correction went somewhere."""
+        await reply("edit_not_seen")
+
     @router.edited_message()
-    async def edited(message: Message) -> None:
-        """An edit changes nothing that was already recorded; it is acknowledged silently."""
+    async def edited_elsewhere(message: Message) -> None:
+        """An edit in a group is nobody's request; it is acknowledged silently."""
 
     return router

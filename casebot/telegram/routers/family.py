@@ -14,6 +14,7 @@ from casebot.errors import InvalidReference, InviteInvalid
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
+from casebot.services.questions import parse_question_number
 from casebot.telegram import keyboards
 from casebot.telegram.callbacks import FileCaseButton, FileItemButton
 from casebot.telegram.context import INVITE_PREFIX, Reply, Runtime
@@ -78,6 +79,7 @@ def family_router() -> Router:
     members = Router(name="casebot.family.members")
     members.message.filter(MagicData(F.participant & ~F.is_staff))
     members.callback_query.filter(MagicData(F.participant & ~F.is_staff))
+    members.edited_message.filter(MagicData(F.participant & ~F.is_staff))
     router.include_router(members)
 
     @members.message(Command("status"))
@@ -96,14 +98,26 @@ def family_router() -> Router:
     async def reply_command(
         message: Message, args: list[str], services: Services, actor: Actor, reply: Reply
     ) -> None:
-        # "12 text" answers question 12 of the member's first open case; with several, "C-0001/12 text".
+        # "C-0001/12 text" answers question 12 of C-0001; "12 text" the one open case waiting for an
+        # answer to Q12. Numbers repeat across cases: when several (or none of several) wait, ask which.
         case_part, _, number = args[0].rpartition("/")
         cases = await services.views.open_cases_of_family(actor)
         if not cases:
             await reply("family/no_case")
             return
-        question = await services.questions.answer(actor, case_part or cases[0].id, number, args[1])
-        await reply("family/answered", question=question)
+        case_id: str | int = case_part or cases[0].id
+        parsed = parse_question_number(number)
+        if not case_part and parsed is not None and len(cases) > 1:
+            asking = await services.questions.cases_asking([case.id for case in cases], parsed)
+            if len(asking) != 1:
+                shown = asking or [case.id for case in cases]
+                await reply("family/reply_which_case", cases=shown, number=parsed, open=bool(asking))
+                return
+            case_id = asking[0]
+        question = await services.questions.answer(actor, case_id, number, args[1])
+        await reply(
+            "family/answered", question=question, state=await state_of(services, actor, question.case_id)
+        )
 
     @members.message(Command("ask"), Args(1))
     async def ask_hospital(
@@ -127,7 +141,7 @@ def family_router() -> Router:
             await reply("family/ask_which_case", cases=cases)
             return
         question = await services.questions.ask(actor, case_id, Direction.TO_HOSPITAL, text)
-        await reply("family/asked", question=question)
+        await reply("family/asked", question=question, state=await state_of(services, actor, case_id))
 
     @members.message(Command("reply", "ask"))
     async def family_usage(message: Message, command: CommandObject, reply: Reply) -> None:
@@ -143,7 +157,20 @@ def family_router() -> Router:
             return
         case_id, number = asked
         question = await services.questions.answer(actor, case_id, number, message.text or "")
-        await reply("family/answered", question=question)
+        await reply("family/answered", question=question, state=await state_of(services, actor, case_id))
+
+    @members.edited_message(F.reply_to_message & F.text & ~F.text.startswith("/"))
+    async def answer_edited(message: Message, services: Services, actor: Actor, reply: Reply) -> None:
+        """An answer to the hospital's question, edited: the correction replaces it and reaches the
+        coordinator (Telegram shows the edit only in this chat, so unsaid it would go nowhere)."""
+        replied = message.reply_to_message
+        assert replied is not None
+        asked = await services.views.question_asked_in(actor, replied.message_id)
+        if asked is None:
+            raise SkipHandler  # not an answer: the edit means nothing to casebot
+        case_id, number = asked
+        question = await services.questions.correct_answer(actor, case_id, number, message.text or "")
+        await reply("family/answer_corrected", question=question)
 
     @members.message(RECORD_CONTENT)
     async def record_file(
@@ -203,3 +230,9 @@ def family_router() -> Router:
         await reply.edit("family/file_kept", record=filed.record, again=not filed.new)
 
     return router
+
+
+async def state_of(services: Services, actor: Actor, case_id: int) -> str | None:
+    """The state of one of the member's cases, for the disclaimer that fits its moment."""
+    cases = await services.views.open_cases_of_family(actor)
+    return next((case.state.value for case in cases if case.id == case_id), None)
