@@ -43,6 +43,16 @@ class Migration(migrations.Migration):
             index=Index(fields=['participant_id', 'last_message_id']),
         ),
         ops.AddField(
+            model_name='OutboxMessage',
+            name='part_message_ids',
+            field=fields.JSONField(null=True),
+        ),
+        ops.AddField(
+            model_name='Question',
+            name='answer_message_id',
+            field=fields.BigIntField(null=True),
+        ),
+        ops.AddField(
             model_name='Question',
             name='verdict',
             field=fields.CharField(null=True, max_length=8),

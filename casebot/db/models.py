@@ -161,6 +161,8 @@ class Question(Model):
     created_at = fields.DatetimeField()
     answer = fields.TextField(null=True)
     answered_at = fields.DatetimeField(null=True)
+    # The family's message that gave the answer (a reply or /reply): editing it corrects the answer.
+    answer_message_id = fields.BigIntField(null=True)
     answered_by: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "casebot.Participant", related_name="questions_answered", null=True, on_delete=fields.SET_NULL
     )
@@ -275,6 +277,9 @@ class OutboxMessage(Model):
     # (the part that says "reply to this message").
     parts_sent = fields.IntField(default=0, db_default=0)
     last_message_id = fields.BigIntField(null=True)
+    # The id of every part, in order: a reply to any of them names this message, and nothing
+    # sent between two parts (a retry later) is taken for one of them.
+    part_message_ids: list[int] | None = fields.JSONField(null=True)
     last_error = fields.CharField(max_length=300, null=True)
     # A sender instance claims rows for a short lease; a crashed sender's rows come back after it.
     claimed_by = fields.CharField(max_length=64, null=True)

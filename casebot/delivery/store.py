@@ -144,6 +144,9 @@ class OutboxStore:
         changes: dict[str, Any] = {"parts_sent": row.parts_sent + 1, "last_message_id": message_id}
         if row.parts_sent == 0:
             changes["sent_message_id"] = message_id
+        if message_id is not None:
+            earlier = row.part_message_ids if row.parts_sent else None
+            changes["part_message_ids"] = [*(earlier or []), message_id]
         if payload is not None:
             changes["payload"] = payload
         if last:

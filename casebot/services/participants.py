@@ -172,6 +172,7 @@ class ParticipantService(ServiceBase):
                 participant_id=holder.id,
                 dedupe_key=key[:200],
                 parts_sent=0,
+                part_message_ids=None,
                 sent_message_id=None,
                 last_message_id=None,
             )

@@ -83,9 +83,12 @@ class QuestionService(ServiceBase):
         number: str | int,
         text: str,
         verdict: Verdict | None = None,
+        *,
+        message_id: int | None = None,
     ) -> Question:
         """Record an answer once: the family answers the hospital's questions (a coordinator may on
-        their behalf); only a coordinator records the hospital's answers.
+        their behalf); only a coordinator records the hospital's answers. ``message_id`` is the
+        family's message that gave the answer: editing it later corrects the answer.
 
         The hospital's answer to a standard question behind a red flag needs the coordinator's
         verdict, ok or concern (typed first: "ok …"); only ok clears the flag, and a promise of
@@ -124,6 +127,7 @@ class QuestionService(ServiceBase):
                 answer=text,
                 answered_at=now,
                 answered_by_id=actor.participant_id,
+                answer_message_id=message_id,
                 verdict=judged.value if judged else None,
             )
             if changed == 0:
@@ -157,25 +161,26 @@ class QuestionService(ServiceBase):
         question.verdict = judged.value if judged else None
         return question
 
-    async def correct_answer(
-        self, actor: Actor, reference: str | int, number: str | int, text: str
-    ) -> Question:
-        """A family member edited the message that answered the hospital's question: the new words
-        replace theirs, the trail keeps the earlier ones, and the coordinator is told.
-
-        Only the person's own answer can be corrected this way; a question not answered yet is
-        simply answered, and the same words again change nothing.
+    async def correct_answer(self, actor: Actor, message_id: int, text: str) -> Question | None:
+        """A family member edited the message that gave their answer to the hospital's question
+        (a reply or /reply): the new words replace it, the trail keeps the earlier ones, and the
+        coordinator is told. None when that message gave no answer of theirs (an edit of anything
+        else, or of a second answer that was refused). The same words again change nothing.
         """
         text = clean_text(text, what="answer")
+        given = await Question.get_or_none(
+            answered_by_id=actor.participant_id, answer_message_id=message_id, direction=Direction.TO_FAMILY
+        )
+        if given is None:
+            return None
         async with self.transaction():
-            case = await self.locked_case(actor, reference)
-            question = await self.find(case, number)
-            if question.direction != Direction.TO_FAMILY:
-                raise NotAllowed("Only an answer to the hospital's question can be corrected.")
-            if question.answered_at is None:
-                return await self.answer(actor, case.id, question.number, text)
-            if question.answered_by_id != actor.participant_id:  # type: ignore[attr-defined]
-                raise QuestionAlreadyAnswered(format_ref(case.id), question.number)
+            case = await self.locked_case(actor, given.case_id)
+            question = await self.find(case, given.number)
+            if (question.answer_message_id, question.answered_by_id) != (  # type: ignore[attr-defined]
+                message_id,
+                actor.participant_id,
+            ):
+                return None  # answered again by someone else meanwhile
             if question.answer == text:
                 return question
             earlier, now = question.answer, self.now()

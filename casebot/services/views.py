@@ -137,21 +137,37 @@ class CaseViews(ServiceBase):
     async def question_asked_in(self, actor: Actor, message_id: int) -> tuple[int, int] | None:
         """The case and question number that the bot's message ``message_id`` put to this family
         member, or None when that message asked them nothing."""
-        # A long question goes in parts, sent one right after the other into this private chat,
-        # whose message ids only grow: a reply to any part falls between the first and the last.
-        asked = (
+        # A long question goes in parts; the first and last part's ids bound the few rows to look at,
+        # and the row's list of part ids says whether this message is one of them (a message sent
+        # between two parts, say while a failed part waited for its retry, is not).
+        candidates = (
             await OutboxMessage.filter(participant_id=actor.participant_id, kind="question_for_family")
             .filter(
                 Q(sent_message_id=message_id)
                 | Q(sent_message_id__lte=message_id, last_message_id__gte=message_id)
             )
             .order_by("-sent_message_id")
-            .first()
+        )
+        asked = next(
+            (
+                row
+                for row in candidates
+                if message_id in (row.part_message_ids or (row.sent_message_id, row.last_message_id))
+            ),
+            None,
         )
         number = asked.payload.get("number") if asked is not None else None
         if asked is None or asked.case_id is None or not isinstance(number, int):
             return None  # not a question, or one of a case erased since (its payload is gone)
         return asked.case_id, number
+
+    async def question_answered_in(self, actor: Actor, message_id: int) -> tuple[int, int] | None:
+        """The case and question number whose answer this family member gave in their message
+        ``message_id`` (a reply or /reply), or None."""
+        question = await Question.get_or_none(
+            answered_by_id=actor.participant_id, answer_message_id=message_id, direction=Direction.TO_FAMILY
+        )
+        return (question.case_id, question.number) if question is not None else None
 
     async def list_cases(self, actor: Actor, selector: str | None) -> CaseList:
         """Cases for ``/cases``: all open ones, one state, ``mine``, or ``overdue`` (no activity for

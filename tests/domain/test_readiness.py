@@ -69,6 +69,10 @@ def test_an_unanswered_standard_question_keeps_its_flag_but_is_no_concern(
         *("待确认", "待分配", "未定", "尚未确定", "暂无", "医生", "某医生", "专家组"),
         # a name marked as not sure yet
         "Dr Li (TBC)",
+        # what the hospital will do, or when, names nobody
+        *("not known yet", "will be assigned next week", "in two weeks", "They'll let us know"),
+        *("hospital assigns", "confirming", "назначат на следующей неделе", "на следующей неделе"),
+        *("сообщат позже", "医院下周指定", "医院", "稍后安排", "将会确认"),
     ],
 )
 def test_a_placeholder_reviewer_is_no_named_reviewer(reviewer: str | None) -> None:
@@ -78,7 +82,11 @@ def test_a_placeholder_reviewer_is_no_named_reviewer(reviewer: str | None) -> No
 
 @pytest.mark.parametrize(
     "reviewer",
-    ["Dr Li Wei", "李医生", "王主任医师", "Д-р Иванова", "Dr Na", "Li Na", "Dr Nil Sharma", "Dr Ng"],
+    [
+        *("Dr Li Wei", "李医生", "王主任医师", "Д-р Иванова", "Dr Na", "Li Na", "Dr Nil Sharma", "Dr Ng"),
+        *("Dr Li", "Li Wei", "Иванов И.И.", "Dr. Maria Gonzalez-Ruiz", "Prof Zhang (thoracic)"),
+        *("Dr He", "于医生", "已指定李医生", "Назначен Иванов", "Dr Jane Weeks"),
+    ],
 )
 def test_a_real_name_is_a_named_reviewer(reviewer: str) -> None:
     assert not is_placeholder_name(reviewer)
@@ -116,6 +124,14 @@ def test_a_promise_of_guaranteed_results_is_a_concern_even_when_marked_ok(answer
         "一定能治好",
         "肯定会接收",
         "百分之百有效",
+        # reassurance is no denial of the promise after it
+        "ok no problem acceptance guaranteed",
+        "Don't worry, he will definitely be accepted",
+        "No guarantee, but he will definitely be accepted",
+        "ok не переживайте его точно примут",
+        "Не волнуйтесь, результат гарантирован",
+        "ok 没问题一定能接收",
+        "不用担心，一定能治好",
     ],
 )
 def test_a_promise_or_a_certainty_of_an_outcome_is_a_concern_even_when_marked_ok(answer: str) -> None:
@@ -138,6 +154,16 @@ def test_a_promise_or_a_certainty_of_an_outcome_is_a_concern_even_when_marked_ok
         "不能保证疗效",
         "不一定能接收",
         "确保翻译准确",
+        # a denial of the promise word itself
+        "Eligibility is not guaranteed",
+        "They can't promise he will be accepted",
+        "We can't say for sure he will be accepted",
+        "Не обещают, что примут",
+        "Нельзя гарантировать результат",
+        "Гарантий нет, что примут",
+        "无法保证接收",
+        "不保证效果",
+        "不能百分之百保证治好",
     ],
 )
 def test_an_honest_answer_marked_ok_stays_ok(answer: str) -> None:

@@ -114,7 +114,9 @@ def family_router() -> Router:
                 await reply("family/reply_which_case", cases=shown, number=parsed, open=bool(asking))
                 return
             case_id = asking[0]
-        question = await services.questions.answer(actor, case_id, number, args[1])
+        question = await services.questions.answer(
+            actor, case_id, number, args[1], message_id=message.message_id
+        )
         await reply(
             "family/answered", question=question, state=await state_of(services, actor, question.case_id)
         )
@@ -148,28 +150,34 @@ def family_router() -> Router:
         await reply.usage("reply" if command.command == "reply" else "family_ask")
 
     @members.message(F.reply_to_message & F.text & ~F.text.startswith("/"))
-    async def reply_to_question(message: Message, services: Services, actor: Actor, reply: Reply) -> None:
+    async def reply_to_question(
+        message: Message, services: Services, actor: Actor, runtime: Runtime, reply: Reply
+    ) -> None:
         replied = message.reply_to_message
         assert replied is not None
         asked = await services.views.question_asked_in(actor, replied.message_id)
         if asked is None:
+            if not runtime.standalone:
+                raise SkipHandler  # inside a host, a reply to anything else may be the host's
             await reply("family/not_a_question")
             return
         case_id, number = asked
-        question = await services.questions.answer(actor, case_id, number, message.text or "")
+        question = await services.questions.answer(
+            actor, case_id, number, message.text or "", message_id=message.message_id
+        )
         await reply("family/answered", question=question, state=await state_of(services, actor, case_id))
 
-    @members.edited_message(F.reply_to_message & F.text & ~F.text.startswith("/"))
+    @members.edited_message(F.text)
     async def answer_edited(message: Message, services: Services, actor: Actor, reply: Reply) -> None:
-        """An answer to the hospital's question, edited: the correction replaces it and reaches the
-        coordinator (Telegram shows the edit only in this chat, so unsaid it would go nowhere)."""
-        replied = message.reply_to_message
-        assert replied is not None
-        asked = await services.views.question_asked_in(actor, replied.message_id)
-        if asked is None:
-            raise SkipHandler  # not an answer: the edit means nothing to casebot
-        case_id, number = asked
-        question = await services.questions.correct_answer(actor, case_id, number, message.text or "")
+        """The message that gave an answer to the hospital's question (a reply or /reply), edited:
+        the correction replaces the answer and reaches the coordinator (Telegram shows an edit only
+        in this chat, so unsaid it would go nowhere). Any other edit is not casebot's business."""
+        text = message.text or ""
+        if text.startswith("/"):
+            text = " ".join(text.split()[2:])  # "/reply [C-0001/]12 the answer"
+        question = await services.questions.correct_answer(actor, message.message_id, text)
+        if question is None:
+            raise SkipHandler
         await reply("family/answer_corrected", question=question)
 
     @members.message(RECORD_CONTENT)
