@@ -63,6 +63,12 @@ class Case(Model):
     paused_until = fields.DatetimeField(null=True)
     snoozed_until = fields.DatetimeField(null=True)
     reminder_due_at = fields.DatetimeField(null=True, db_index=True)
+    # The second half (issue 8): the hospital's stated turnaround in its business days (None: the
+    # service's CASEBOT_REVIEW_SLA), the family's home oncologist (name and clinic as they wrote
+    # them), and the translated summary of the written opinion: None, pending or sent.
+    review_sla_days = fields.IntField(null=True)
+    home_doctor = fields.CharField(max_length=300, null=True)
+    translation_status = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "cases"
@@ -103,6 +109,10 @@ class ChecklistItem(Model):
     status = fields.CharEnumField(ItemStatus, max_length=12, default=ItemStatus.MISSING)
     waive_reason = fields.TextField(null=True)
     status_changed_at = fields.DatetimeField()
+    # A record too large for the bot (DICOM, whole-slide images) comes another way: link or
+    # courier, expected by a date; its reminders wait until then.
+    arrival_route = fields.CharField(max_length=8, null=True)
+    arrival_expected_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "checklist_items"
@@ -138,6 +148,63 @@ class RecordFile(Model):
 
     class Meta:
         table = "record_files"
+
+
+class HospitalRoute(Model):
+    """One hospital and department a case went to, in order, with the outcome of its review."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "casebot.Case", related_name="routes", on_delete=fields.CASCADE
+    )
+    case_id: int
+    position = fields.IntField()
+    hospital = fields.CharField(max_length=200)
+    department = fields.CharField(max_length=200)
+    reviewer = fields.CharField(max_length=200, null=True)
+    turnaround_days = fields.IntField(null=True)
+    created_at = fields.DatetimeField()
+    # accepted, needs_more, declined or rerouted; None while the hospital has not answered.
+    outcome = fields.CharField(max_length=12, null=True)
+    outcome_reason = fields.TextField(null=True)
+    outcome_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "hospital_routes"
+        unique_together = (("case", "position"),)
+        ordering = ("position",)
+
+
+class CaseFile(Model):
+    """A file a coordinator sent to the family through the bot: a document, the written opinion
+    or its translation, kept by Telegram file_id."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "casebot.Case", related_name="sent_files", on_delete=fields.CASCADE
+    )
+    case_id: int
+    sender: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "casebot.Participant", related_name="case_files_sent", null=True, on_delete=fields.SET_NULL
+    )
+    sender_id: int | None
+    # send, opinion or translation
+    purpose = fields.CharField(max_length=12)
+    kind = fields.CharField(max_length=12)
+    telegram_file_id = fields.CharField(max_length=255)
+    file_unique_id = fields.CharField(max_length=64)
+    file_name = fields.CharField(max_length=255, null=True)
+    file_size = fields.BigIntField(null=True)
+    mime_type = fields.CharField(max_length=100, null=True)
+    note = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    confirmed_at = fields.DatetimeField(null=True)
+    confirmed_by: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "casebot.Participant", related_name="case_files_confirmed", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "case_files"
 
 
 class Question(Model):
