@@ -5,8 +5,17 @@ optionally a send-time ``check`` and an ``on_blocked`` hook; delivery itself kno
 templates, keyboards or business rules.
 """
 
-from casebot.delivery.hooks import Compose, OnBlocked, Outgoing, SendCheck
+from casebot.delivery.hooks import Compose, OnBlocked, Outgoing, OutgoingFile, SendCheck
 from casebot.delivery.limiter import SendLimits
 from casebot.delivery.sender import OutboxSender, SenderStats
 
-__all__ = ["Compose", "OnBlocked", "OutboxSender", "Outgoing", "SendCheck", "SendLimits", "SenderStats"]
+__all__ = [
+    "Compose",
+    "OnBlocked",
+    "OutboxSender",
+    "Outgoing",
+    "OutgoingFile",
+    "SendCheck",
+    "SendLimits",
+    "SenderStats",
+]

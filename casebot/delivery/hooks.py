@@ -9,6 +9,22 @@ from typing import Any
 from casebot.db.models import OutboxMessage, Participant
 from casebot.domain.notices import SendDecision
 
+FILE_KINDS = ("document", "photo", "video")
+"""The kinds of file an outbox row can carry, re-sent by Telegram file_id."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file Telegram already holds, re-sent by its file_id with the row's first part as caption."""
+
+    kind: str
+    """document, photo or video (sendDocument, sendPhoto, sendVideo)."""
+    file_id: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in FILE_KINDS:
+            raise ValueError(f"a file is one of {FILE_KINDS}")
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
@@ -18,6 +34,8 @@ class Outgoing:
     """The text already split into Telegram-sized HTML parts, sent in this order."""
     reply_markup: Any | None = None
     """The buttons, on the last part."""
+    file: OutgoingFile | None = None
+    """A file sent as the first part, that part its caption (at most 1,024 characters)."""
 
     def __post_init__(self) -> None:
         if not self.parts:

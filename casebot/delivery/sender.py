@@ -10,7 +10,8 @@ meaning of Telegram's answers ``policy.py``, the pauses ``pacing.py``, Telegram'
 - checked: right before a row's first part goes, the recipient is read afresh and the ``check``
   hook decides: deliver (with this payload), drop (the row dies unsent, no attempt) or postpone
   (due again later, no attempt). A recipient marked blocked meanwhile: the row dies.
-- sent: ``compose`` turns the row into Telegram-sized parts; each part's progress is recorded as
+- sent: ``compose`` turns the row into Telegram-sized parts (the first one the caption of a
+  file when the row carries one, re-sent by its Telegram file_id); each part's progress is recorded as
   soon as Telegram answers, and the row is marked sent with its last part. A crash repeats at
   most the parts that were in flight (``concurrency``), and a failure in the middle of a long
   message resumes at the first part not yet sent. A message partly in the chat is finished as it
@@ -39,12 +40,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
+from aiogram.types import Message
 
 from casebot.clock import Clock
 from casebot.db.database import Database
 from casebot.db.models import OutboxStatus, Participant
 from casebot.delivery.backlog import Backlog, Item
-from casebot.delivery.hooks import Compose, OnBlocked, Outgoing, SendCheck
+from casebot.delivery.hooks import Compose, OnBlocked, Outgoing, OutgoingFile, SendCheck
 from casebot.delivery.limiter import Monotonic, Permit, SendLimiter, SendLimits
 from casebot.delivery.pacing import TOKEN_PROBE_INTERVAL, Changes, OutageBreaker, TokenGate, wait
 from casebot.delivery.policy import (
@@ -378,11 +380,11 @@ class OutboxSender:
             index = row.parts_sent
             last = index == len(parts) - 1
             try:
-                message = await self.bot.send_message(
+                message = await self._send_part(
                     participant.chat_id,
                     parts[index],
-                    parse_mode=ParseMode.HTML,  # explicitly: the host's Bot may default to another mode
-                    reply_markup=outgoing.reply_markup if last else None,
+                    outgoing.file if index == 0 else None,
+                    outgoing.reply_markup if last else None,
                 )
                 message_id: int | None = message.message_id
             except SEND_ERRORS as error:
@@ -410,6 +412,26 @@ class OutboxSender:
         self._backlog.settled(item)
         self._drained += 1
         self.stats.sent += 1
+
+    async def _send_part(
+        self, chat_id: int, text: str, file: OutgoingFile | None, reply_markup: Any | None
+    ) -> Message:
+        """One part: a text message, or (the first part of a row with a file) the file with the
+        part as its caption. The parse mode is explicit: the host's Bot may default to another."""
+        if file is None:
+            return await self.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+            )
+        options: dict[str, Any] = {
+            "caption": text,
+            "parse_mode": ParseMode.HTML,
+            "reply_markup": reply_markup,
+        }
+        if file.kind == "photo":
+            return await self.bot.send_photo(chat_id, file.file_id, **options)
+        if file.kind == "video":
+            return await self.bot.send_video(chat_id, file.file_id, **options)
+        return await self.bot.send_document(chat_id, file.file_id, **options)
 
     async def _prepare(self, item: Item) -> tuple[Participant, Outgoing, dict[str, Any]] | None:
         """The recipient as of now, the message and its payload; None when the row is not to be

@@ -206,6 +206,7 @@ class SentMessage:
     reply_to_message_id: int | None = None
     document: JSON | None = None
     photo: list[JSON] | None = None
+    video: JSON | None = None
     disable_notification: bool = False
     link_preview_options: JSON | None = None
     deleted: bool = False
@@ -213,8 +214,9 @@ class SentMessage:
 
     @property
     def caption(self) -> str:
-        """The caption of a document or photo (same as ``text`` for media messages)."""
-        return self.text if (self.document is not None or self.photo is not None) else ""
+        """The caption of a document, photo or video (same as ``text`` for media messages)."""
+        media = (self.document, self.photo, self.video)
+        return self.text if any(m is not None for m in media) else ""
 
     @property
     def edited(self) -> bool:
@@ -697,11 +699,11 @@ _CANONICAL: Final = {
     for name in (
         "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage",
         "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "answerCallbackQuery",
-        "sendDocument", "sendPhoto", "getFile", "setMyCommands", "deleteMyCommands", "getMyCommands",
-        "deleteMessage", "sendChatAction",
+        "sendDocument", "sendPhoto", "sendVideo", "getFile", "setMyCommands", "deleteMyCommands",
+        "getMyCommands", "deleteMessage", "sendChatAction",
     )
 }  # fmt: skip
-_SEND_METHODS: Final = frozenset({"sendmessage", "senddocument", "sendphoto"})
+_SEND_METHODS: Final = frozenset({"sendmessage", "senddocument", "sendphoto", "sendvideo"})
 
 # ----------------------------------------------------------------------------------------------
 # Test-side people
@@ -846,9 +848,16 @@ class EmulatedUser:
         return self.emulator._user_message(self, None, {"sticker": sticker})
 
     def send_media(
-        self, kind: str, *, size: int = 2_000_000, file_name: str | None = None, mime_type: str | None = None
+        self,
+        kind: str,
+        *,
+        size: int = 2_000_000,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
     ) -> JSON:
-        """The user sends a ``video``, ``audio``, ``voice`` or ``video_note`` (a declared size, no bytes)."""
+        """The user sends a ``video``, ``audio``, ``voice`` or ``video_note`` (a declared size, no
+        bytes), with a ``caption`` if given (a video note has none)."""
         defaults = {
             "video": "video/mp4",
             "audio": "audio/mpeg",
@@ -873,7 +882,10 @@ class EmulatedUser:
             media["mime_type"] = stored.mime_type
         if kind in ("video", "audio") and file_name:
             media["file_name"] = file_name
-        return self.emulator._user_message(self, None, {kind: media})
+        message: JSON = {kind: media}
+        if caption and kind != "video_note":
+            message["caption"] = caption
+        return self.emulator._user_message(self, None, message)
 
     def send_location(self, latitude: float = 31.2304, longitude: float = 121.4737) -> JSON:
         """The user shares a location."""
@@ -1104,6 +1116,7 @@ class BotAPIEmulator:
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
+            "sendvideo": self._send_video,
             "getfile": self._get_file,
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -1343,7 +1356,7 @@ class BotAPIEmulator:
     ) -> None:
         """Answer sends over Telegram's limits with 429 ``retry_after`` (sliding windows on ``clock``).
 
-        Counted: sendMessage, sendDocument, sendPhoto (edits are not). ``None`` disables one limit.
+        Counted: sendMessage, sendDocument, sendPhoto, sendVideo (edits are not). ``None`` disables one limit.
         """
         self._limits = _Limits(
             per_chat_per_second,
@@ -1610,6 +1623,18 @@ class BotAPIEmulator:
         if stored.mime_type is not None:
             data["mime_type"] = stored.mime_type
         data["file_size"] = stored.size
+        return data
+
+    @staticmethod
+    def _video_json(stored: StoredFile) -> JSON:
+        data: JSON = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "width": 640, "height": 480, "duration": 12, "file_size": stored.size,
+        }  # fmt: skip
+        if stored.file_name is not None:
+            data["file_name"] = stored.file_name
+        if stored.mime_type is not None:
+            data["mime_type"] = stored.mime_type
         return data
 
     @staticmethod
@@ -2077,6 +2102,7 @@ class BotAPIEmulator:
             reply_to_message_id=reply_to["message_id"] if reply_to is not None else None,
             document=media.get("document"),
             photo=media.get("photo"),
+            video=media.get("video"),
             disable_notification=params.get_bool("disable_notification"),
             link_preview_options=preview if isinstance(preview, dict) else None,
         )
@@ -2237,6 +2263,9 @@ class BotAPIEmulator:
     async def _send_photo(self, bot: JSON, params: _Params) -> Any:
         return await self._send_media(bot, params, "photo", "sendPhoto")
 
+    async def _send_video(self, bot: JSON, params: _Params) -> Any:
+        return await self._send_media(bot, params, "video", "sendVideo")
+
     async def _send_media(self, bot: JSON, params: _Params, kind: str, method: str) -> Any:
         chat = self._chat_for_bot(params)
         source = params.get_file(kind)
@@ -2275,14 +2304,16 @@ class BotAPIEmulator:
                 or source.content_type
                 or "application/octet-stream"
             )
-            name = source.filename if kind == "document" else None
+            name = source.filename if kind in ("document", "video") else None
             stored = self._new_file(kind, len(source.content), name, mime, source.content)
         assert stored is not None
-        media: JSON = (
-            {"document": self._document_json(stored)}
-            if kind == "document"
-            else {"photo": [self._photo_size_json(stored, 1280, 960)]}
-        )
+        media: JSON
+        if kind == "document":
+            media = {"document": self._document_json(stored)}
+        elif kind == "video":
+            media = {"video": self._video_json(stored)}
+        else:
+            media = {"photo": [self._photo_size_json(stored, 1280, 960)]}
         return self._record(
             bot, chat, params, method,
             text=caption, plain=plain, entities=entities, markup=markup, reply_to=reply_to, media=media,
