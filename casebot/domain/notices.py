@@ -34,13 +34,15 @@ SendDecision = Deliver | Drop | Postpone
 # Who each kind of outbox message is for. A row whose recipient no longer stands in that
 # relation to the case when it is sent (left, removed, handed over) dies unsent.
 FAMILY_KINDS = frozenset(
-    {"state_changed", "question_for_family", "reminder_missing", "reminder_question", "check_in",
-     "hospital_answered"}
+    {"ask_home_doctor", "state_changed", "question_for_family", "reminder_missing", "reminder_question", "check_in",
+     "hospital_answered", "case_file", "opinion_unconfirmed",
+     "more_records_needed", "hospital_declined"}
 )  # fmt: skip
 STAFF_KINDS = frozenset(
-    {"state_changed_staff", "member_joined", "file_arrived", "family_answered", "family_question",
+    {"home_doctor_set", "arrival_route_chosen", "state_changed_staff", "member_joined", "file_arrived", "family_answered", "family_question",
      "chase_hospital", "review_overdue", "stale", "escalation_missing", "escalation_question",
-     "check_in_help", "recipient_blocked", "cases_handed_over"}
+     "check_in_help", "recipient_blocked", "cases_handed_over", "opinion_confirmed",
+     "opinion_unconfirmed_staff"}
 )  # fmt: skip
 # Not held for quiet hours: a coordinator's direct answer to what a family asked.
 _UNHELD_KINDS = frozenset({"hospital_answered"})

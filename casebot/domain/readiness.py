@@ -250,26 +250,32 @@ def concerns(facts: HospitalFacts) -> tuple[RedFlag, ...]:
     )
 
 
+NO_OPINION_FILE = "no_opinion_file"
+"""The gap of a move to opinion_received before the written opinion went to the family by the bot."""
+
+
 def check_move(
     transition: Transition,
     *,
     open_flags: Collection[RedFlag],
     missing_items: Collection[ItemRef],
     reason: str | None,
+    opinion_file: bool = True,
 ) -> bool:
     """Check a move may happen; return True when it goes through as an override of open flags or gaps.
 
     Sending with red flags open or records missing needs a reason, which is kept; so does
     recording an opinion while records are missing (an opinion before the records were
-    reviewed is itself a red flag). Moves marked ``needs_reason`` (going back,
-    withdrawing) need one too.
+    reviewed is itself a red flag), or before the written opinion was sent to the family
+    through the bot (``opinion_file`` False: the reason says how it came another way). Moves
+    marked ``needs_reason`` (going back, withdrawing) need one too.
     """
     has_reason = bool(reason and reason.strip())
     gaps: tuple[tuple[str, ...], tuple[ItemRef, ...]] | None = None
     if transition.target == CaseState.SENT and (open_flags or missing_items):
         gaps = (tuple(flag.value for flag in open_flags), tuple(missing_items))
-    elif transition.target == CaseState.OPINION_RECEIVED and missing_items:
-        gaps = ((), tuple(missing_items))
+    elif transition.target == CaseState.OPINION_RECEIVED and (missing_items or not opinion_file):
+        gaps = (() if opinion_file else (NO_OPINION_FILE,), tuple(missing_items))
     if gaps is not None:
         if not has_reason:
             raise OverrideRequired(transition.target.value, *gaps)

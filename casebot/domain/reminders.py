@@ -8,13 +8,27 @@ produced, so after downtime an overdue reminder goes out once, not once per miss
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from casebot.domain.calendar import HOSPITAL_ZONE, BusinessCalendar
+from casebot.domain.outcomes import review_due_at, review_started_at
 from casebot.domain.states import FINAL_STATES, CaseState
+from casebot.errors import InvalidInput
 
 CHECK_IN_DAYS = (7, 30)
+"""The first home follow-up check-ins, in days; after the last they go on every ``check_in_every`` days."""
+# A record coming another way (a link, a courier) is awaited through the whole of its expected date.
+ARRIVAL_GRACE = timedelta(days=1)
+
+
+class ArrivalRoute(StrEnum):
+    """How a record too large for the bot reaches the service instead."""
+
+    LINK = "link"
+    COURIER = "courier"
+
+
 # The hospital is chased while it still has the case: not once the family has gone home with the opinion.
 CHASED_STATES = frozenset(
     {CaseState.RECORDS_GATHERING, CaseState.SENT, CaseState.UNDER_REVIEW, CaseState.OPINION_RECEIVED}
@@ -54,7 +68,13 @@ class CaseFacts:
     # Spans during which the case waited on the family (a question to them was open).
     family_waits: tuple[tuple[datetime, datetime], ...] = ()
     answered_check_ins: frozenset[int] = frozenset()
+    # Missing items coming another way: (position, expected date as midnight UTC of that date).
+    arrivals: tuple[tuple[int, datetime], ...] = ()
+    # Written opinions sent to the family and not yet confirmed by them: (file id, sent at).
+    unconfirmed_opinions: tuple[tuple[int, datetime], ...] = ()
     has_family: bool = True
+    # The hospital's stated turnaround in business days (None: the policy's review SLA).
+    review_sla_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +87,7 @@ class Policy:
     hospital_answer_sla: int = 3
     review_sla: int = 10
     stale_after: timedelta = timedelta(days=14)
+    check_in_every: int = 30
     calendar: BusinessCalendar = field(default_factory=lambda: BusinessCalendar(HOSPITAL_ZONE, official=True))
 
 
@@ -142,21 +163,7 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
     found: list[Reminder] = []
     case = facts.case_id
     if facts.state == CaseState.RECORDS_GATHERING and facts.missing_items and facts.has_family:
-        anchor = facts.records_activity_at or facts.state_changed_at
-        if facts.snoozed_until is not None:
-            # The first reminder after a snooze comes when the snooze ends.
-            anchor = max(anchor, facts.snoozed_until - policy.missing_items_every)
-        found += _repeating(
-            kind="reminder_missing",
-            escalation="escalation_missing",
-            anchor=anchor,
-            every=policy.missing_items_every,
-            escalate_after=policy.escalate_after,
-            now=now,
-            base_key=f"missing:{case}:{_stamp(anchor)}",
-            payload={"case_id": case, "items": list(facts.missing_items)},
-            why="records are missing",
-        )
+        found += _missing_records(facts, policy, now)
     if facts.has_family:
         for question in facts.family_questions:
             found += _repeating(
@@ -174,19 +181,8 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
     if facts.state == CaseState.UNDER_REVIEW:
         found += _review_overdue(facts, policy, now)
     if facts.state == CaseState.HOME_FOLLOW_UP and facts.has_family:
-        for days in CHECK_IN_DAYS:
-            if days not in facts.answered_check_ins:
-                at = facts.state_changed_at + timedelta(days=days)
-                found.append(
-                    Reminder(
-                        "check_in",
-                        Audience.FAMILY,
-                        f"checkin:{case}:{_stamp(facts.state_changed_at)}:{days}",
-                        at,
-                        {"case_id": case, "round": days},
-                        f"the {days}-day home follow-up check-in",
-                    )
-                )
+        found += _check_ins(facts, policy, now)
+    found += _opinion_receipt(facts)
     stale_at = facts.last_activity_at + policy.stale_after
     found.append(
         Reminder(
@@ -198,6 +194,125 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
             f"no activity for {policy.stale_after.days} days",
         )
     )
+    return found
+
+
+def _missing_records(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
+    """The family is reminded of the missing items, less those coming another way by a date not
+    yet past; when every missing item comes another way, the first reminder waits for the earliest
+    of their dates (and resumes then if the item is still missing)."""
+    case = facts.case_id
+    every = policy.missing_items_every
+    anchor = facts.records_activity_at or facts.state_changed_at
+    if facts.snoozed_until is not None:
+        # The first reminder after a snooze comes when the snooze ends.
+        anchor = max(anchor, facts.snoozed_until - every)
+    expected = dict(facts.arrivals)
+    if all(position in expected for position in facts.missing_items):
+        anchor = max(anchor, min(arrival_ends(expected[p]) for p in facts.missing_items) - every)
+    due_items = [p for p in facts.missing_items if not item_is_awaited(expected.get(p), now)]
+    if not due_items:
+        # Everything missing is on its way: nothing is due until the first date has passed.
+        ends = min(arrival_ends(expected[p]) for p in facts.missing_items)
+        return [
+            Reminder(
+                "reminder_missing",
+                Audience.FAMILY,
+                f"missing:{case}:{_stamp(anchor)}:awaited",
+                ends,
+                {"case_id": case, "items": list(facts.missing_items)},
+                "records are coming by link or courier; reminders resume after their date",
+            )
+        ]
+    return _repeating(
+        kind="reminder_missing",
+        escalation="escalation_missing",
+        anchor=anchor,
+        every=every,
+        escalate_after=policy.escalate_after,
+        now=now,
+        base_key=f"missing:{case}:{_stamp(anchor)}",
+        payload={"case_id": case, "items": due_items},
+        why="records are missing",
+    )
+
+
+def arrival_ends(expected_at: datetime) -> datetime:
+    """When the wait for a record coming another way ends: after the whole of its expected date."""
+    return expected_at + ARRIVAL_GRACE
+
+
+def item_is_awaited(expected_at: datetime | None, now: datetime) -> bool:
+    """Whether a missing item's reminders wait: it comes by link or courier by a date not yet past.
+    The sweep and the send-time check both ask this, so they agree."""
+    return expected_at is not None and now < arrival_ends(expected_at)
+
+
+def parse_arrival_route(text: str) -> ArrivalRoute:
+    """``link`` or ``courier``, as a coordinator types it; anything else is a readable error."""
+    try:
+        return ArrivalRoute(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"“{text.strip()[:20]}” is not a way a record arrives. Use link or courier."
+        ) from None
+
+
+def parse_arrival_date(text: str, today: date) -> datetime:
+    """The date a record is expected by (YYYY-MM-DD, today or later, within a year), as midnight UTC
+    of that date: the date itself, whatever the reader's zone."""
+    shown = text.strip()[:20]
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date, no time
+    except ValueError:
+        raise InvalidInput(f"“{shown}” is not a date I can read. Use a date like 2026-12-03.") from None
+    if day < today:
+        raise InvalidInput(f"{shown} is already past. Give today or a later date.")
+    if day > today + timedelta(days=366):
+        raise InvalidInput("That is more than a year away. Give a date within the next year.")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def is_check_in_round(days: int, every: int) -> bool:
+    """Whether a check-in comes ``days`` into home follow-up: at 7 and 30 days, then every
+    ``every`` days until the case is closed."""
+    last = CHECK_IN_DAYS[-1]
+    return days in CHECK_IN_DAYS or (days > last and (days - last) % max(every, 1) == 0)
+
+
+def check_in_rounds(elapsed_days: int, every: int) -> tuple[int | None, int]:
+    """The latest check-in round whose day has come ``elapsed_days`` into home follow-up (None:
+    none yet), and the next one."""
+    every = max(every, 1)
+    last = CHECK_IN_DAYS[-1]
+    if elapsed_days < last:
+        came = [d for d in CHECK_IN_DAYS if d <= elapsed_days]
+        upcoming_round = next(d for d in CHECK_IN_DAYS if d > elapsed_days)
+        return (came[-1] if came else None), upcoming_round
+    latest = last + (elapsed_days - last) // every * every
+    return latest, latest + every
+
+
+def _check_ins(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
+    """The current check-in (once its day has come, if unanswered) and the next one. After downtime
+    only the latest round goes out, not every one missed."""
+    since = facts.state_changed_at
+    elapsed = max(0, (now - since) // timedelta(days=1))
+    latest, following = check_in_rounds(elapsed, policy.check_in_every)
+    found = []
+    for days in (latest, following):
+        if days is None or days in facts.answered_check_ins:
+            continue
+        found.append(
+            Reminder(
+                "check_in",
+                Audience.FAMILY,
+                f"checkin:{facts.case_id}:{_stamp(since)}:{days}",
+                since + timedelta(days=days),
+                {"case_id": facts.case_id, "round": days},
+                f"the {days}-day home follow-up check-in",
+            )
+        )
     return found
 
 
@@ -242,30 +357,65 @@ def _hospital_chase(facts: CaseFacts, policy: Policy, now: datetime) -> list[Rem
 
 
 def _review_overdue(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
-    """Warn the coordinator when review runs past the SLA; waiting on the family does not count."""
-    calendar = policy.calendar
-    start = facts.state_changed_at
-    waits = [(s, e) for s, e in facts.family_waits if e > start]
+    """Warn the coordinator when review runs past the SLA (the hospital's stated turnaround, else
+    the policy's): the same expected date the family was told, so waiting on the family does not
+    count, and a re-route starts the clock again."""
+    start = review_started_at(facts.state_changed_at, facts.hospital_set_at)
+    sla = facts.review_sla_days or policy.review_sla
     open_waits = [q.asked_at for q in facts.family_questions]
-    spent = calendar.business_days_excluding(start, now, [*waits, *((at, now) for at in open_waits)])
+    due = review_due_at(
+        start, sla, policy.calendar, family_waits=facts.family_waits, open_since=open_waits, now=now
+    )
     key = f"review:{facts.case_id}:{_stamp(start)}"
-    payload: dict[str, object] = {"case_id": facts.case_id, "days": policy.review_sla}
-    why = f"under review for {policy.review_sla} business days"
-    if spent >= policy.review_sla:
+    payload: dict[str, object] = {"case_id": facts.case_id, "days": sla}
+    why = f"under review for {sla} business days"
+    if due <= now:
         return [Reminder("review_overdue", Audience.COORDINATOR, key, now, payload, why)]
     if open_waits:
         return []  # the clock is paused; the sweep looks again when the family answers
-    remaining = policy.review_sla - spent
-    return [
-        Reminder(
-            "review_overdue",
-            Audience.COORDINATOR,
-            key,
-            calendar.add_business_days(now, remaining),
-            payload,
-            why,
+    return [Reminder("review_overdue", Audience.COORDINATOR, key, due, payload, why)]
+
+
+OPINION_REMIND_AFTER = timedelta(days=3)
+"""An opinion not confirmed this long after it was sent reminds the family, once."""
+OPINION_TELL_COORDINATOR_AFTER = timedelta(days=6)
+"""Still not confirmed this long after it was sent (3 days after the family's reminder): the
+coordinator is told, once."""
+
+
+def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
+    """Each written opinion the family has not confirmed: one reminder to them 3 days after it was
+    sent, then one word to the coordinator 3 days after that."""
+    found = []
+    case = facts.case_id
+    for file_id, sent_at in facts.unconfirmed_opinions:
+        if facts.has_family:
+            found.append(
+                Reminder(
+                    "opinion_unconfirmed",
+                    Audience.FAMILY,
+                    f"opinion:{case}:{file_id}:family",
+                    sent_at + OPINION_REMIND_AFTER,
+                    {
+                        "case_id": case,
+                        "file_id": file_id,
+                        "purpose": "opinion",
+                        "days": OPINION_REMIND_AFTER.days,
+                    },
+                    "the family has not confirmed receiving the written opinion",
+                )
+            )
+        found.append(
+            Reminder(
+                "opinion_unconfirmed_staff",
+                Audience.COORDINATOR,
+                f"opinion:{case}:{file_id}:coordinator",
+                sent_at + OPINION_TELL_COORDINATOR_AFTER,
+                {"case_id": case, "file_id": file_id, "days": OPINION_TELL_COORDINATOR_AFTER.days},
+                "the family has still not confirmed receiving the written opinion",
+            )
         )
-    ]
+    return found
 
 
 def due_reminders(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
@@ -299,11 +449,14 @@ def next_due_at(facts: CaseFacts, policy: Policy, now: datetime) -> datetime | N
     return soonest[0].due_at if soonest else None
 
 
-def check_in_is_open(round_: int, state: CaseState, follow_up_since: datetime, now: datetime) -> bool:
-    """Whether a family may answer the ``round_``-day check-in now: the case is in home follow-up
-    and that day has come (an answer forged ahead of time would silence the real check-in)."""
+def check_in_is_open(
+    round_: int, state: CaseState, follow_up_since: datetime, now: datetime, every: int = 30
+) -> bool:
+    """Whether a family may answer the ``round_``-day check-in now: it is a round (7, 30, then every
+    ``every`` days), the case is in home follow-up and that day has come (an answer forged ahead
+    of time would silence the real check-in)."""
     return (
-        round_ in CHECK_IN_DAYS
+        is_check_in_round(round_, every)
         and state == CaseState.HOME_FOLLOW_UP
         and now >= follow_up_since + timedelta(days=round_)
     )

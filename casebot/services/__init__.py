@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from casebot.clock import Clock
+from casebot.domain.calendar import HOSPITAL_ZONE, BusinessCalendar
 from casebot.domain.quiet import parse_quiet_hours
 from casebot.services.base import Actor, ServiceConfig
 from casebot.services.cases import CaseService
 from casebot.services.checklist import ChecklistService
 from casebot.services.invites import InviteService
+from casebot.services.opinions import OpinionService
 from casebot.services.outbox import OutboxRules
+from casebot.services.outcomes import OutcomeService
 from casebot.services.participants import ParticipantService
 from casebot.services.questions import QuestionService
 from casebot.services.reminders import ReminderService, ReminderSettings
@@ -32,6 +35,8 @@ class Services:
     views: CaseViews
     reminders: ReminderService
     outbox: OutboxRules
+    outcomes: OutcomeService
+    opinions: OpinionService
 
     @classmethod
     def build(
@@ -53,6 +58,10 @@ class Services:
             default_timezone=default_timezone,
             invite_ttl=invite_ttl,
             quiet_hours=parse_quiet_hours(reminders.quiet_hours) if reminders.quiet_hours else None,
+            policy=replace(
+                reminders.policy,
+                calendar=BusinessCalendar(HOSPITAL_ZONE, reminders.holidays, official=True),
+            ),
         )
         return cls(
             cases=CaseService(config),
@@ -63,4 +72,6 @@ class Services:
             views=CaseViews(config, stale_after=reminders.policy.stale_after),
             reminders=ReminderService(config, reminders),
             outbox=OutboxRules(config),
+            outcomes=OutcomeService(config),
+            opinions=OpinionService(config),
         )

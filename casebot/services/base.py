@@ -17,6 +17,7 @@ from casebot.domain.calendar import next_allowed
 from casebot.domain.notices import is_held_for_quiet_hours
 from casebot.domain.quiet import QuietHours, parse_quiet_hours
 from casebot.domain.refs import format_ref, parse_ref
+from casebot.domain.reminders import Policy
 from casebot.domain.roles import Role
 from casebot.errors import CaseClosed, CaseNotFound, NotAllowed
 
@@ -65,6 +66,8 @@ class ServiceConfig:
     default_timezone: str
     invite_ttl: timedelta
     quiet_hours: QuietHours | None = field(default=None)
+    # The reminder rules' intervals over the hospital's business days (the review's clock).
+    policy: Policy = field(default_factory=Policy)
 
 
 class ServiceBase:

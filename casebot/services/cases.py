@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from casebot.db.models import (
     AuditEvent,
     Case,
+    CaseFile,
     CaseMember,
     ChecklistItem,
+    HospitalRoute,
     Invite,
     Note,
     OutboxMessage,
@@ -30,9 +32,16 @@ from casebot.domain.readiness import (
 from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.domain.states import CaseState, transition_for
-from casebot.domain.text import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, clean_name, clean_text
+from casebot.domain.text import MAX_LABEL_LENGTH, clean_name, clean_text
 from casebot.errors import InvalidInput, ItemRef, StateConflict
 from casebot.services.base import Actor, ServiceBase
+from casebot.services.outcomes import (
+    RouteChange,
+    Where,
+    hospital_date,
+    review_expected_at,
+    write_route,
+)
 
 ERASED = ""
 
@@ -120,30 +129,41 @@ class CaseService(ServiceBase):
         return case
 
     async def set_hospital(
-        self, actor: Actor, reference: str | int, hospital: str, department: str, reviewer: str | None
+        self,
+        actor: Actor,
+        reference: str | int,
+        hospital: str,
+        department: str,
+        reviewer: str | None,
+        *,
+        turnaround: int | None = None,
     ) -> Case:
-        """Set where the case goes: hospital, department and the named reviewer (may be blank)."""
+        """Set where the case goes: hospital, department, the named reviewer (may be blank) and
+        the hospital's stated turnaround in business days (may be None).
+
+        Never without a trace: the first hospital is route 1; a change before the packet went
+        out updates that route; after sending, another hospital is a re-route (a new route).
+        """
+        return (
+            await self.set_route(actor, reference, hospital, department, reviewer, turnaround=turnaround)
+        ).case
+
+    async def set_route(
+        self,
+        actor: Actor,
+        reference: str | int,
+        hospital: str,
+        department: str,
+        reviewer: str | None,
+        *,
+        turnaround: int | None = None,
+    ) -> RouteChange:
+        """As set_hospital, saying also whether it was a re-route and whether anything changed."""
         self.require_staff(actor)
-        hospital = clean_name(hospital, what="hospital", limit=MAX_NAME_LENGTH)
-        department = clean_name(department, what="department", limit=MAX_NAME_LENGTH)
-        reviewer = clean_name(reviewer, what="reviewer", limit=MAX_NAME_LENGTH) if reviewer else None
+        where = Where.cleaned(hospital, department, reviewer, turnaround)
         async with self.transaction():
             case = await self.locked_case(actor, reference)
-            await Case.filter(id=case.id).update(
-                hospital=hospital,
-                department=department,
-                reviewer=reviewer,
-                hospital_set_at=case.hospital_set_at or self.now(),
-            )
-            await self.audit(
-                case,
-                actor,
-                "hospital_set",
-                from_value=_where(case.hospital, case.department, case.reviewer),
-                to_value=_where(hospital, department, reviewer),
-            )
-        case.hospital, case.department, case.reviewer = hospital, department, reviewer
-        return case
+            return await write_route(self, actor, case, where)
 
     async def assign_coordinator(self, actor: Actor, reference: str | int, telegram_user_id: int) -> Case:
         """Hand the case to another coordinator."""
@@ -199,7 +219,12 @@ class CaseService(ServiceBase):
                 else Readiness((), (), ())
             )
             overridden = check_move(
-                transition, open_flags=gaps.red_flags, missing_items=gaps.missing_refs, reason=reason
+                transition,
+                open_flags=gaps.red_flags,
+                missing_items=gaps.missing_refs,
+                reason=reason,
+                opinion_file=target != CaseState.OPINION_RECEIVED
+                or await CaseFile.exists(case_id=case.id, purpose="opinion"),
             )
             changed = await Case.filter(id=case.id, state=source).update(
                 state=target,
@@ -224,8 +249,14 @@ class CaseService(ServiceBase):
                 touch=False,
             )
             payload = {"case_id": case.id, "source": source.value, "target": target.value}
+            if target == CaseState.UNDER_REVIEW:
+                case.state, case.state_changed_at = target, now
+                payload["expected"] = hospital_date(await review_expected_at(case, self.config.policy, now))
             await self.notify(await self.family_ids(case), "state_changed", event, payload)
             await self.notify(self.coordinator_ids(case, actor), "state_changed_staff", event, payload)
+            if target == CaseState.OPINION_RECEIVED and case.home_doctor is None:
+                # Home follow-up: who takes the opinion on at home (the family answers by reply).
+                await self.notify(await self.family_ids(case), "ask_home_doctor", event, {"case_id": case.id})
         return StateChange(shown, case.id, source, target, overridden, reason)
 
     async def erase(self, actor: Actor, reference: str | int) -> StateChange | None:
@@ -248,12 +279,15 @@ class CaseService(ServiceBase):
                 state=target,
                 state_changed_at=now if target != source else case.state_changed_at,
                 erased_at=now,
+                home_doctor=None,
             )
             await ChecklistItem.filter(case_id=case.id).update(title=ERASED, waive_reason=None)
-            await AuditEvent.filter(case_id=case.id, action="hospital_set").update(
+            await AuditEvent.filter(case_id=case.id, action__in=("hospital_set", "hospital_rerouted")).update(
                 from_value=None, to_value=None
             )
+            await HospitalRoute.filter(case_id=case.id).update(reviewer=None, outcome_reason=None)
             await RecordFile.filter(case_id=case.id).delete()
+            await CaseFile.filter(case_id=case.id).delete()
             await Question.filter(case_id=case.id).update(text=ERASED, answer=None)
             await AuditEvent.filter(case_id=case.id).update(reason=None)
             await Invite.filter(case_id=case.id).delete()
@@ -284,10 +318,3 @@ class CaseService(ServiceBase):
             )
             await self.audit(case, actor, "note_added")
         return note
-
-
-def _where(hospital: str | None, department: str | None, reviewer: str | None) -> str | None:
-    """Where a case goes, as an audit row keeps it (cut to the column's 64 characters)."""
-    if not hospital and not department and not reviewer:
-        return None
-    return " | ".join(part or "-" for part in (hospital, department, reviewer))[:64]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from casebot.db.models import Case, ChecklistItem, RecordFile
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.numbers import parse_count
 from casebot.domain.refs import format_ref
+from casebot.domain.reminders import parse_arrival_date, parse_arrival_route
 from casebot.domain.text import clean_file_name, clean_text
-from casebot.errors import ItemNotFound
+from casebot.errors import InvalidInput, ItemNotFound
 from casebot.services.base import Actor, ServiceBase
 
 # Telegram lets bots download files up to 20 MB; bigger ones are kept by file_id only.
@@ -140,7 +142,9 @@ class ChecklistService(ServiceBase):
                 created_at=now,
             )
             await Case.filter(id=case.id).update(records_activity_at=now)
-            if found is not None and found.status != ItemStatus.RECEIVED:
+            # A file too large for the bot is kept, but the record has not come: the item stays
+            # missing until it arrives another way (a link, a courier).
+            if found is not None and found.status != ItemStatus.RECEIVED and record.downloadable:
                 await ChecklistItem.filter(id=found.id).update(
                     status=ItemStatus.RECEIVED, waive_reason=None, status_changed_at=now
                 )
@@ -149,7 +153,9 @@ class ChecklistService(ServiceBase):
                 actor,
                 "file_received",
                 from_value=f"{found.position}:{found.status.value}" if found else None,
-                to_value=f"{found.position}:received" if found else "other",
+                to_value=f"{found.position}:{'received' if record.downloadable else found.status.value}"
+                if found
+                else "other",
             )
             payload = {
                 "case_id": case.id,
@@ -161,3 +167,63 @@ class ChecklistService(ServiceBase):
             }
             await self.notify(self.coordinator_ids(case, actor), "file_arrived", event, payload)
         return FiledRecord(record, new=True)
+
+    async def choose_arrival_route(
+        self, actor: Actor, reference: str | int, item: str | int, route: str
+    ) -> tuple[ChecklistItem, bool]:
+        """A family member says how a record too large for the bot will come (a link, a courier);
+        the coordinator is told, to agree a date. Returns the item and whether anything changed
+        (the same choice again, a doubled press, changes nothing)."""
+        chosen = parse_arrival_route(route)
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            found = await self._item(case, item)
+            if found.status != ItemStatus.MISSING:
+                raise InvalidInput(
+                    f"Item {found.position} of {format_ref(case.id)} is already {found.status.value}."
+                )
+            if found.arrival_route == chosen.value:
+                return found, False
+            await ChecklistItem.filter(id=found.id).update(arrival_route=chosen.value)
+            event = await self.audit(
+                case,
+                actor,
+                "arrival_route_chosen",
+                from_value=f"{found.position}:{found.arrival_route or '-'}",
+                to_value=f"{found.position}:{chosen.value}",
+            )
+            payload = {"case_id": case.id, "item": found.position, "route": chosen.value}
+            await self.notify(self.coordinator_ids(case, actor), "arrival_route_chosen", event, payload)
+        found.arrival_route = chosen.value
+        return found, True
+
+    async def mark_arriving(
+        self, actor: Actor, reference: str | int, item: str | int, route: str, day: str, *, zone: str
+    ) -> ChecklistItem:
+        """The coordinator expects a missing record by link or courier by a date (YYYY-MM-DD, in
+        their time zone's today or later): its reminders wait until that date has passed, and
+        resume after it if the record is still missing."""
+        self.require_staff(actor)
+        chosen = parse_arrival_route(route)
+        expected = parse_arrival_date(day, self.now().astimezone(ZoneInfo(zone)).date())
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            found = await self._item(case, item)
+            if found.status != ItemStatus.MISSING:
+                raise InvalidInput(
+                    f"Item {found.position} of {format_ref(case.id)} is already {found.status.value}; "
+                    "nothing is awaited."
+                )
+            if found.arrival_route == chosen.value and found.arrival_expected_at == expected:
+                return found
+            await ChecklistItem.filter(id=found.id).update(
+                arrival_route=chosen.value, arrival_expected_at=expected
+            )
+            await self.audit(
+                case,
+                actor,
+                "arrival_expected",
+                from_value=f"{found.position}:{found.arrival_route or '-'}",
+                to_value=f"{found.position}:{chosen.value}:{expected.date().isoformat()}",
+            )
+        return await ChecklistItem.get(id=found.id)

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from casebot.db.models import Case, CaseMember, CheckIn, ChecklistItem, OutboxMessage, Participant, Question
+from casebot.db.models import (
+    Case,
+    CaseFile,
+    CaseMember,
+    CheckIn,
+    ChecklistItem,
+    OutboxMessage,
+    Participant,
+    Question,
+)
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.notices import (
     Deliver,
@@ -17,6 +26,7 @@ from casebot.domain.notices import (
     is_held_for_quiet_hours,
 )
 from casebot.domain.questions import Direction
+from casebot.domain.reminders import item_is_awaited
 from casebot.domain.states import CaseState
 from casebot.services.base import ServiceBase
 
@@ -30,6 +40,10 @@ _QUESTION_KINDS = frozenset(
     {"question_for_family", "reminder_question", "escalation_question", "family_question"}
 )
 BLOCKED = "recipient has blocked the bot"
+# A coordinator's file to the family (it goes while its row is kept: erasure deletes it), and the
+# reminders of an opinion not yet confirmed (they die once it is, or once the case is finished).
+_FILE_KINDS = frozenset({"case_file", "opinion_unconfirmed", "opinion_unconfirmed_staff"})
+_HOME_DOCTOR_STATES = frozenset({CaseState.OPINION_RECEIVED, CaseState.HOME_FOLLOW_UP})
 
 
 class OutboxRules(ServiceBase):
@@ -85,8 +99,7 @@ class OutboxRules(ServiceBase):
             return None
         return "the case is now held by another coordinator"
 
-    @staticmethod
-    async def _still_due(row: OutboxMessage, case: Case) -> dict[str, Any] | None:
+    async def _still_due(self, row: OutboxMessage, case: Case) -> dict[str, Any] | None:
         """A message's payload as of now (narrowed), or None when what it says no longer holds.
 
         Every kind is asked, not only reminders: a question answered meanwhile is not put again,
@@ -99,10 +112,21 @@ class OutboxRules(ServiceBase):
                 return None  # a closed case asks the family nothing more, nor reminds of it
             question = await Question.get_or_none(case_id=case.id, number=payload.get("number"))
             return payload if question is not None and question.answered_at is None else None
+        if row.kind == "ask_home_doctor":
+            # Asked once the opinion is in: not again once the family has named their oncologist.
+            asking = case.home_doctor is None and case.state in _HOME_DOCTOR_STATES
+            return payload if asking else None
         if row.kind == "state_changed":
             return payload if payload.get("target") == case.state.value else None
         if row.kind == "recipient_blocked":
             return payload if await _still_blocked(row, case) else None
+        if row.kind == "more_records_needed":
+            # Only while the case is still back in gathering for it.
+            return payload if case.state == CaseState.RECORDS_GATHERING else None
+        if row.kind == "hospital_declined":
+            return None if case.state.is_final else payload
+        if row.kind in _FILE_KINDS:
+            return await _file_still_due(row.kind, payload, case)
         if not row.kind.startswith(_REMINDER_KINDS):
             return payload
         if case.state.is_final:
@@ -114,10 +138,12 @@ class OutboxRules(ServiceBase):
                 "position"
             )
             before = {item["position"] for item in payload.get("items", [])}
+            now = self.now()
             payload["items"] = [
                 {"position": i.position, "code": i.code, "title": i.title}
                 for i in missing
-                if i.position in before
+                # A record coming by link or courier by a date not yet past is not asked for.
+                if i.position in before and not item_is_awaited(i.arrival_expected_at, now)
             ]
             return payload if payload["items"] else None
         if row.kind == "chase_hospital":
@@ -166,6 +192,19 @@ async def _still_blocked(row: OutboxMessage, case: Case) -> bool:
     return await Participant.exists(id=member_id, blocked=True) and await CaseMember.exists(
         case_id=case.id, participant_id=member_id
     )
+
+
+async def _file_still_due(kind: str, payload: dict[str, Any], case: Case) -> dict[str, Any] | None:
+    """A file goes while it is kept; a reminder of its receipt, while the case is open and the
+    family has not confirmed it."""
+    case_file = await CaseFile.get_or_none(id=payload.get("file_id"), case_id=case.id)
+    if case_file is None:
+        return None
+    if kind == "case_file":
+        return payload
+    if case.state.is_final or case_file.confirmed_at is not None:
+        return None
+    return payload
 
 
 def blocked_notice(person_id: int, case: Case, now: datetime) -> OutboxMessage:

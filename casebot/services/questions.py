@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from casebot.db.models import Case, CaseMember, Question
 from casebot.domain.numbers import parse_count
-from casebot.domain.questions import Direction
+from casebot.domain.outcomes import parse_turnaround
+from casebot.domain.questions import Direction, Topic
 from casebot.domain.readiness import FLAG_BY_TOPIC, Verdict, judge_answer
 from casebot.domain.refs import format_ref
 from casebot.domain.text import clean_text
 from casebot.errors import InvalidInput, NotAllowed, QuestionAlreadyAnswered, QuestionNotFound
 from casebot.services.base import Actor, ServiceBase
+from casebot.services.outcomes import record_turnaround
 
 
 def parse_question_number(text: str | int) -> int | None:
@@ -141,6 +143,11 @@ class QuestionService(ServiceBase):
                 # The answer given again replaces this one on the card: the trail keeps it.
                 reason=question.answer if reopened else None,
             )
+            if question.topic == Topic.REVIEW_DURATION and question.direction == Direction.TO_HOSPITAL:
+                # The hospital's stated turnaround sets the review's own clock.
+                days = parse_turnaround(text)
+                if days is not None:
+                    await record_turnaround(self, actor, case, days)
             if not actor.is_staff:
                 payload = {
                     "case_id": case.id,

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from casebot.db.models import (
     Case,
+    CaseFile,
     CaseMember,
     CheckIn,
     ChecklistItem,
@@ -28,7 +30,6 @@ from casebot.domain.checklist import ItemStatus
 from casebot.domain.questions import Direction
 from casebot.domain.refs import format_ref
 from casebot.domain.reminders import (
-    CHECK_IN_DAYS,
     Audience,
     CaseFacts,
     OpenQuestion,
@@ -36,15 +37,19 @@ from casebot.domain.reminders import (
     Reminder,
     check_in_is_open,
     due_reminders,
+    is_check_in_round,
     next_due_at,
     upcoming,
 )
 from casebot.domain.states import OPEN_STATES
+from casebot.domain.text import clean_text
 from casebot.errors import CaseClosed, CaseNotFound, InvalidInput
 from casebot.services.base import Actor, ServiceBase, ServiceConfig
 
 CHECK_IN_ANSWERS = ("done", "not_yet", "need_help")
 SNOOZE_ACTIONS = ("1d", "3d")
+# The home oncologist as the family wrote it: name and clinic (the column holds 300 characters).
+HOME_DOCTOR_LIMIT = 300
 # Two presses of one snooze button land this close together; the second changes nothing.
 SAME_SNOOZE = timedelta(minutes=10)
 
@@ -81,6 +86,8 @@ class _Loaded:
     check_ins: dict[int, set[int]]
     coordinators: dict[int, Participant]
     admins: list[Participant]
+    # Written opinions sent and not yet confirmed by the family: (file id, sent at), per case.
+    opinions: dict[int, list[tuple[int, datetime]]] = field(default_factory=dict)
 
 
 class ReminderService(ServiceBase):
@@ -192,7 +199,12 @@ class ReminderService(ServiceBase):
         ids = [cid for cid in coordinator_ids if cid is not None]
         coordinators = {p.id: p for p in await Participant.filter(id__in=ids)} if ids else {}
         admins = list(await Participant.filter(telegram_user_id__in=list(self.config.admin_ids)))
-        return _Loaded(items, questions, members, check_ins, coordinators, admins)
+        opinions: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+        for file_id, case_id, sent_at in await CaseFile.filter(
+            case_id__in=case_ids, purpose="opinion", confirmed_at__isnull=True
+        ).values_list("id", "case_id", "created_at"):
+            opinions[case_id].append((file_id, sent_at))
+        return _Loaded(items, questions, members, check_ins, coordinators, admins, opinions)
 
     @staticmethod
     def _facts(case: Case, loaded: _Loaded) -> CaseFacts:
@@ -222,11 +234,18 @@ class ReminderService(ServiceBase):
             paused_until=case.paused_until,
             snoozed_until=case.snoozed_until,
             missing_items=tuple(i.position for i in loaded.items.get(case.id, [])),
+            arrivals=tuple(
+                (i.position, i.arrival_expected_at)
+                for i in loaded.items.get(case.id, [])
+                if i.arrival_expected_at is not None
+            ),
             family_questions=open_family,
             hospital_questions=open_hospital,
             family_waits=waits,
             answered_check_ins=frozenset(loaded.check_ins.get(case.id, set())),
+            unconfirmed_opinions=tuple(loaded.opinions.get(case.id, [])),
             has_family=bool(loaded.members.get(case.id)),
+            review_sla_days=case.review_sla_days,
         )
 
     # --- commands ---------------------------------------------------------------------------
@@ -299,11 +318,12 @@ class ReminderService(ServiceBase):
         One answer per round: a second press returns None and changes nothing. A round whose
         day has not come yet is refused, so a forged early answer cannot silence the real one.
         """
-        if answer not in CHECK_IN_ANSWERS or round_ not in CHECK_IN_DAYS:
+        every = self.policy().check_in_every
+        if answer not in CHECK_IN_ANSWERS or not is_check_in_round(round_, every):
             raise InvalidInput("That check-in answer is not one I know.")
         async with self.transaction():
             case = await self.locked_case(actor, case_id)
-            if not check_in_is_open(round_, case.state, case.state_changed_at, self.now()):
+            if not check_in_is_open(round_, case.state, case.state_changed_at, self.now(), every):
                 raise InvalidInput(f"{format_ref(case.id)} has no check-in waiting for an answer.")
             if await CheckIn.exists(case_id=case.id, round=round_):
                 return None
@@ -323,3 +343,58 @@ class ReminderService(ServiceBase):
                 ]
                 await self.notify(recipients, "check_in_help", event, {"case_id": case.id, "round": round_})
         return check_in
+
+    # --- home follow-up ---------------------------------------------------------------------
+
+    async def set_home_doctor(self, actor: Actor, reference: str | int, text: str) -> tuple[Case, bool]:
+        """Keep the family's home oncologist (name and clinic as they wrote them, both optional:
+        "don't know yet" is kept as said) and tell the coordinator. Returns the case and whether
+        anything changed: the same words again (a doubled message) change nothing.
+
+        The name goes in the audit row's reason, never in its values, so erasure clears it.
+        """
+        cleaned = clean_text(text, what="home oncologist", limit=HOME_DOCTOR_LIMIT)
+        # Name and clinic on two lines read as one: "Dr Petrova, City Oncology Centre".
+        parts = (" ".join(line.split()).rstrip(",;") for line in cleaned.splitlines())
+        doctor = ", ".join(part for part in parts if part)[:HOME_DOCTOR_LIMIT] or " ".join(cleaned.split())
+        async with self.transaction():
+            case = await self.locked_case(actor, reference)
+            if case.home_doctor == doctor:
+                return case, False
+            await Case.filter(id=case.id).update(home_doctor=doctor)
+            event = await self.audit(
+                case,
+                actor,
+                "home_doctor_set",
+                from_value="recorded" if case.home_doctor else None,
+                to_value="recorded",
+                reason=doctor,
+            )
+            payload = {"case_id": case.id, "home_doctor": doctor, "changed": case.home_doctor is not None}
+            await self.notify(self.coordinator_ids(case, actor), "home_doctor_set", event, payload)
+        case.home_doctor = doctor
+        return case, True
+
+    async def notice_replied_to(
+        self, actor: Actor, message_id: int, kinds: tuple[str, ...]
+    ) -> OutboxMessage | None:
+        """The notice of one of these kinds that the bot's message ``message_id`` (or one of its
+        parts) was, sent to this person about a case, or None."""
+        candidates = (
+            await OutboxMessage.filter(
+                participant_id=actor.participant_id, kind__in=list(kinds), case_id__isnull=False
+            )
+            .filter(
+                Q(sent_message_id=message_id)
+                | Q(sent_message_id__lte=message_id, last_message_id__gte=message_id)
+            )
+            .order_by("-sent_message_id")
+        )
+        return next(
+            (
+                row
+                for row in candidates
+                if message_id in (row.part_message_ids or (row.sent_message_id, row.last_message_id))
+            ),
+            None,
+        )

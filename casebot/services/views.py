@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tortoise.expressions import Q
@@ -12,20 +12,24 @@ from tortoise.functions import Count
 from casebot.db.models import (
     AuditEvent,
     Case,
+    CaseFile,
     CaseMember,
     ChecklistItem,
+    HospitalRoute,
     OutboxMessage,
     Participant,
     Question,
     RecordFile,
 )
 from casebot.domain.checklist import ItemStatus
+from casebot.domain.outcomes import Outcome, fitting_outcomes, is_repeat
 from casebot.domain.questions import Direction
 from casebot.domain.readiness import RedFlag
 from casebot.domain.refs import format_ref
 from casebot.domain.states import OPEN_STATES, CaseState, allowed_targets
 from casebot.services.base import Actor, ServiceBase, ServiceConfig
 from casebot.services.cases import readiness
+from casebot.services.outcomes import hospital_date, review_expected_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,13 @@ class CaseCard:
     recent: list[AuditEvent]
     next_states: tuple[CaseState, ...]
     members: list[Participant]
+    # The written opinion and its translation as sent to the family, oldest first.
+    opinion_files: list[CaseFile] = field(default_factory=list)
+    # Every hospital the case went to, in order, with its outcome; the review's expected end
+    # (the hospital's date, ISO) while under review; the outcomes the case can take now.
+    routes: list[HospitalRoute] = field(default_factory=list)
+    review_expected: str | None = None
+    outcomes: tuple[Outcome, ...] = ()
 
     @property
     def missing_items(self) -> list[ChecklistItem]:
@@ -108,6 +119,8 @@ class CaseViews(ServiceBase):
         gaps = await readiness(case)
         recent = list(await AuditEvent.filter(case_id=case.id).order_by("-id").limit(5))
         members = list(await Participant.filter(memberships__case_id=case.id).order_by("id"))
+        routes = list(await HospitalRoute.filter(case_id=case.id).order_by("position"))
+        current = Outcome(routes[-1].outcome) if routes and routes[-1].outcome else None
         return CaseCard(
             case=case,
             reference=format_ref(case.id),
@@ -119,6 +132,18 @@ class CaseViews(ServiceBase):
             recent=recent,
             next_states=allowed_targets(case.state),
             members=members,
+            opinion_files=list(
+                await CaseFile.filter(case_id=case.id, purpose__in=["opinion", "translation"]).order_by("id")
+            ),
+            routes=routes,
+            review_expected=hospital_date(await review_expected_at(case, self.config.policy, self.now()))
+            if case.state == CaseState.UNDER_REVIEW
+            else None,
+            outcomes=tuple(
+                o
+                for o in fitting_outcomes(case.state, current, routed=bool(routes))
+                if not is_repeat(o, case.state, current)
+            ),
         )
 
     async def cases_of_family(self, actor: Actor) -> list[CaseCard]:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from casebot.db.models import AuditEvent, Case, ChecklistItem, Question
+from casebot.db.models import AuditEvent, Case, CaseFile, ChecklistItem, Question
 from casebot.domain.checklist import DEFAULT_CHECKLIST
 from casebot.domain.questions import STANDARD_HOSPITAL_QUESTIONS, Direction, Topic
 from casebot.domain.states import CaseState
@@ -81,6 +81,11 @@ async def test_a_case_is_carried_from_gathering_to_closed(services: Services, co
     case = await services.cases.open_case(coordinator, "Liver")
     ref = f"C-{case.id:04d}"
     await make_ready(services, coordinator, ref)
+    # The written opinion went to the family through the bot (/opinion), so the move needs no reason.
+    await CaseFile.create(
+        case_id=case.id, purpose="opinion", kind="document", telegram_file_id="f", file_unique_id="u",
+        created_at=case.created_at,
+    )  # fmt: skip
     path = [S.SENT, S.UNDER_REVIEW, S.OPINION_RECEIVED, S.HOME_FOLLOW_UP, S.CLOSED]
     for target in path:
         change = await services.cases.advance(coordinator, ref, target)

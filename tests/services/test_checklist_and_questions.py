@@ -73,6 +73,10 @@ async def test_a_file_from_the_family_marks_its_item_received(
     big = IncomingFile("file-1", "u-1", "ct.zip", 30 * 1024 * 1024, "application/zip")
     filed = await services.checklist.attach_file(coordinator, case_ref, 3, big)
     assert filed.new and not filed.record.downloadable
+    # Too large for the bot to pass on: kept, but the record still has to come (link or courier).
+    assert (await ChecklistItem.get(position=3)).status == ItemStatus.MISSING
+    small = IncomingFile("file-3", "u-3", "ct-report.pdf", 1000, "application/pdf")
+    await services.checklist.attach_file(coordinator, case_ref, 3, small)
     assert (await ChecklistItem.get(position=3)).status == ItemStatus.RECEIVED
     other = IncomingFile("file-2", "u-2", None, 1000, "image/jpeg")
     await services.checklist.attach_file(coordinator, case_ref, None, other)
