@@ -47,6 +47,17 @@ def parse_business_days(value: Any) -> int:
 BusinessDays = Annotated[int, BeforeValidator(parse_business_days)]
 
 
+def parse_days(value: Any) -> int:
+    """Read a whole number of days: 30, "30" or "30d"."""
+    text = str(value).strip().lower().removesuffix("days").removesuffix("d").strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"“{value}” is not a number of days, such as 30")
+    return int(text)
+
+
+Days = Annotated[int, BeforeValidator(parse_days)]
+
+
 def _split_ids(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -83,6 +94,8 @@ class Settings(BaseSettings):
     hospital_answer_sla: BusinessDays = 3
     review_sla: BusinessDays = 10
     stale_after: Duration = timedelta(days=14)
+    # Home follow-up check-ins come at 7 and 30 days, then every this many days until closed.
+    check_in_every: Annotated[Days, Field(le=366)] = 30
     quiet_hours: str = "21:00-09:00"
     holidays: Annotated[list[date], NoDecode, BeforeValidator(_split_ids)] = Field(default_factory=list)
     sweep_every: Duration = timedelta(seconds=30)

@@ -34,8 +34,11 @@ from casebot.telegram.routers.coordinator import (
 )
 from casebot.telegram.routers.fallback import fallback_router, unknown_button_router
 from casebot.telegram.routers.family import family_router
+from casebot.telegram.routers.files import files_router
+from casebot.telegram.routers.followup import follow_up_router
 from casebot.telegram.routers.membership import membership_router
 from casebot.telegram.routers.onboarding import onboarding_router
+from casebot.telegram.routers.outcomes import outcomes_router
 from casebot.telegram.routers.prompts import prompts_router
 from casebot.telegram.routers.reminders import family_reminders_router, staff_reminders_router
 
@@ -76,6 +79,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
                 hospital_answer_sla=settings.hospital_answer_sla,
                 review_sla=settings.review_sla,
                 stale_after=settings.stale_after,
+                check_in_every=settings.check_in_every,
             ),
             quiet_hours=settings.quiet_hours,
             holidays=frozenset(settings.holidays),
@@ -92,10 +96,13 @@ def casebot_router(runtime: Runtime, clock: Clock, alerts: AdminAlerts) -> Route
         prompts_router(),
         membership_router(),
         staff_reminders_router(),
+        outcomes_router(clock),
         coordinator_router(clock),
+        files_router(),
         admin_router(),
         staff_button_refusal_router(),
         family_reminders_router(),
+        follow_up_router(),
         family_router(),
         onboarding_router(clock),
         common_router(clock),

@@ -7,12 +7,13 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -169,6 +170,22 @@ def _local_time(moment: datetime | None, zone: str = "UTC") -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
+@pass_context
+def _long_date(context: Context, value: str | date | datetime | None) -> str:
+    """``{{ "2026-12-03"|long_date }}``: a calendar date in the template's locale (CLDR's long
+    format: December 3, 2026 / 3 декабря 2026 г. / 2026年12月3日)."""
+    if value is None or value == "":
+        return "—"
+    day = value.date() if isinstance(value, datetime) else value
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    locale = str(context.get("locale", FALLBACK_LOCALE)).replace("-", "_")
+    try:
+        return format_date(day, format="long", locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return format_date(day, format="long", locale=FALLBACK_LOCALE)
+
+
 _PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 
@@ -208,6 +225,7 @@ class Renderer:
         self.env.filters["ref"] = format_ref
         self.env.filters["local_time"] = _local_time
         self.env.filters["plural"] = _plural
+        self.env.filters["long_date"] = _long_date
         self.env.tests["placeholder_name"] = is_placeholder_name
 
     def _template_name(self, locale: str, name: str) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from casebot.domain.outcomes import Outcome
+from casebot.domain.reminders import ArrivalRoute
 from casebot.domain.states import CaseState
 
 # Ids fit the database's 32-bit integer columns; a forged 20-digit id never reaches a query.
@@ -68,8 +70,34 @@ class CheckInButton(CallbackData, prefix="cb1k"):
     """A family's answer to a home follow-up check-in."""
 
     case_id: Id
-    round: Annotated[int, Field(ge=1, le=366)]
+    # Check-ins go on every CASEBOT_CHECK_IN_EVERY days until the case is closed: years of rounds.
+    round: Annotated[int, Field(ge=1, le=100_000)]
     answer: CheckInAnswer
+
+
+class ArrivalButton(CallbackData, prefix="cb1ar"):
+    """For a record too large for the bot: the family says how it will come instead."""
+
+    case_id: Id
+    item: Annotated[int, Field(ge=1, le=10_000)]
+    route: ArrivalRoute
+
+
+class ReceiptButton(CallbackData, prefix="cb1d"):
+    """On a file sent to the family (the written opinion): the family confirms they received it."""
+
+    case_id: Id
+    file_id: Id
+
+
+class OutcomeButton(CallbackData, prefix="cb1o"):
+    """Record the hospital's answer on route ``position`` of a case in state ``expected`` (what the
+    card showed: a card from before a re-route or a move is refused, a doubled press records once)."""
+
+    case_id: Id
+    position: Annotated[int, Field(ge=1, le=1_000)]
+    outcome: Outcome
+    expected: CaseState
 
 
 class LanguageButton(CallbackData, prefix="cb1l"):

@@ -256,7 +256,7 @@ class CasebotGate(BaseMiddleware):
         """A known person's private message that is casebot's whoever they are, told without the
         database: one of its commands, an invite, or (from a person who is not an admin, so most
         likely a family) a record file or a reply to one of the bot's messages."""
-        command = _command_of(message.text)
+        command = _command_of(message.text or message.caption)
         if command is not None:
             return command in self.commands or _is_invite(message.text)
         if user.id in self.runtime.admin_ids:

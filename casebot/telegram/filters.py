@@ -8,6 +8,8 @@ from typing import Any
 from aiogram.filters import CommandObject, Filter
 from aiogram.types import Message
 
+from casebot.domain.outcomes import parse_turnaround_part
+
 
 class Args(Filter):
     """A command with ``least`` to ``most`` arguments, the last taking the rest of the line.
@@ -28,7 +30,7 @@ class Args(Filter):
 
 
 class HospitalArgs(Filter):
-    """``/hospital <case> <hospital> | <department> [| <reviewer>]``, bars with or without spaces.
+    """``/hospital <case> <hospital> | <department> [| <reviewer>] [| 7bd]``, bars with or without spaces.
 
     Hands the handler ``args`` as [case, hospital, department, reviewer or None]; anything
     else (no bar, no hospital after the case, four parts) falls through to the usage answer.
@@ -36,13 +38,17 @@ class HospitalArgs(Filter):
 
     async def __call__(self, message: Message, command: CommandObject) -> bool | dict[str, Any]:
         parts = [part.strip() for part in (command.args or "").split("|")]
+        # A last part like "7bd" is the hospital's stated turnaround in business days.
+        turnaround = parse_turnaround_part(parts[-1]) if len(parts) >= 3 else None
+        if turnaround is not None:
+            parts = parts[:-1]
         if len(parts) not in (2, 3):
             return False
         case_and_hospital = parts[0].split(maxsplit=1)
         if len(case_and_hospital) != 2 or not parts[1]:
             return False
         reviewer = parts[2] if len(parts) == 3 and parts[2] else None
-        return {"args": [*case_and_hospital, parts[1], reviewer]}
+        return {"args": [*case_and_hospital, parts[1], reviewer], "turnaround": turnaround}
 
 
 _COORDINATOR_CHANGE = re.compile(

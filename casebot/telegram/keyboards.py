@@ -6,23 +6,29 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from casebot.db.models import Case, ChecklistItem
+from casebot.domain.outcomes import Outcome
 from casebot.domain.refs import format_ref
+from casebot.domain.reminders import ArrivalRoute
+from casebot.domain.states import CaseState
 from casebot.rendering import Renderer
 from casebot.services.views import CaseCard
 from casebot.telegram.callbacks import (
     AdvanceButton,
+    ArrivalButton,
     CheckInAnswer,
     CheckInButton,
     FileCaseButton,
     FileItemButton,
+    OutcomeButton,
+    ReceiptButton,
     ReminderAction,
     ReminderButton,
 )
 
 
 def next_states(card: CaseCard, renderer: Renderer, locale: str) -> InlineKeyboardMarkup | None:
-    """One button per state the case may move to."""
-    if not card.next_states:
+    """One button per state the case may move to, then one per hospital answer that fits."""
+    if not card.next_states and not card.outcomes:
         return None
     builder = InlineKeyboardBuilder()
     for target in card.next_states:
@@ -30,6 +36,36 @@ def next_states(card: CaseCard, renderer: Renderer, locale: str) -> InlineKeyboa
             text=renderer.label(locale, "move_to", state=target.value),
             callback_data=AdvanceButton(case_id=card.case.id, target=target, expected=card.case.state),
         )
+    if card.routes:
+        for outcome in card.outcomes:
+            builder.button(
+                text=renderer.label(locale, f"outcome_{outcome.value}"),
+                callback_data=OutcomeButton(
+                    case_id=card.case.id,
+                    position=card.routes[-1].position,
+                    outcome=outcome,
+                    expected=card.case.state,
+                ),
+            )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def after_decline(
+    case_id: int, position: int, state: CaseState, renderer: Renderer, locale: str
+) -> InlineKeyboardMarkup:
+    """A declined case is not a dead end: re-route it, or close it with a reason."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=renderer.label(locale, "outcome_rerouted"),
+        callback_data=OutcomeButton(
+            case_id=case_id, position=position, outcome=Outcome.REROUTED, expected=state
+        ),
+    )
+    builder.button(
+        text=renderer.label(locale, "close_with_reason"),
+        callback_data=AdvanceButton(case_id=case_id, target=CaseState.WITHDRAWN, expected=state),
+    )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -47,6 +83,18 @@ def checklist_items(
     builder.button(
         text=renderer.label(locale, "other"), callback_data=FileItemButton(case_id=case.id, item=0)
     )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def arrival_routes(case_id: int, item: int, renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
+    """How a record too large for the bot will come instead: a link, or by courier."""
+    builder = InlineKeyboardBuilder()
+    for route in ArrivalRoute:
+        builder.button(
+            text=renderer.label(locale, f"arrival_{route.value}"),
+            callback_data=ArrivalButton(case_id=case_id, item=item, route=route),
+        )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -82,6 +130,11 @@ def for_notice(
                 text=renderer.label(locale, f"check_in_{answer.value}"),
                 callback_data=CheckInButton(case_id=case_id, round=round_, answer=answer),
             )
+    elif kind in ("case_file", "opinion_unconfirmed") and payload.get("purpose") == "opinion":
+        builder.button(
+            text=renderer.label(locale, "confirm_receipt"),
+            callback_data=ReceiptButton(case_id=case_id, file_id=int(str(payload.get("file_id", 0)))),
+        )
     else:
         return None
     builder.adjust(1)

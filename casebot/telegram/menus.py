@@ -16,7 +16,7 @@ log = logging.getLogger("casebot.telegram")
 
 FAMILY_MENU = ("status", "questions", "reply", "snooze", "language", "timezone", "quiet", "help")
 COORDINATOR_MENU = (
-    "cases", "case", "newcase", "invite", "advance", "hospital", "received", "waive",
+    "cases", "case", "newcase", "invite", "advance", "hospital", "outcome", "received", "waive",
     "additem", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "help",
 )  # fmt: skip
 ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")

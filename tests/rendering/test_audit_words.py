@@ -58,6 +58,12 @@ EVENTS = [
     event("reminders_snoozed", None, "2026-12-01T10:00+00:00"),
     event("reminders_resumed"),
     event("check_in_answered", "7", "need_help"),
+    event("file_sent", None, "opinion:3"),
+    event("file_sent", None, "translation:4"),
+    event("file_sent", None, "send:5"),
+    event("translation_status", None, "pending"),
+    event("translation_status", "pending", "sent"),
+    event("opinion_confirmed", None, "3"),
     event("check_in_answered", "30", "not_yet"),
     # An action this template does not know yet still reads as words.
     event("something_new_happened", "old_value", "new_value"),

@@ -162,12 +162,26 @@ def coordinator_router(clock: Clock) -> Router:
 
     @router.message(Command("hospital"), HospitalArgs())
     async def hospital(
-        message: Message, args: list[str | None], services: Services, actor: Actor, reply: Reply
+        message: Message,
+        args: list[str | None],
+        turnaround: int | None,
+        services: Services,
+        actor: Actor,
+        reply: Reply,
     ) -> None:
         reference, name, department, reviewer = args
         assert reference is not None and name is not None and department is not None
-        case = await services.cases.set_hospital(actor, reference, name, department, reviewer)
-        await reply("staff/hospital_set", case=case, ref=format_ref(case.id))
+        change = await services.cases.set_route(
+            actor, reference, name, department, reviewer, turnaround=turnaround
+        )
+        case = change.case
+        await reply(
+            "staff/hospital_set",
+            case=case,
+            ref=format_ref(case.id),
+            rerouted=change.rerouted,
+            position=change.route.position,
+        )
 
     @router.message(Command("received"), Args(2))
     async def received(
@@ -235,7 +249,7 @@ def refusal_router() -> Router:
     router = Router(name="casebot.refusal")
     router.message.filter(~MagicData(F.is_staff))
 
-    @router.message(Command(*COORDINATOR_COMMANDS, "coordinator", "pause", "resume", "reminders"))
+    @router.message(Command(*COORDINATOR_COMMANDS, "coordinator", "pause", "resume", "reminders", "outcome"))
     async def refuse(message: Message, reply: Reply) -> None:
         await reply("refused")
 

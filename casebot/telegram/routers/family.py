@@ -185,16 +185,20 @@ def family_router() -> Router:
         message: Message, services: Services, actor: Actor, renderer: Renderer, locale: str, reply: Reply
     ) -> None:
         cases = await services.views.open_cases_of_family(actor)
+        incoming = incoming_file(message)
+        # A file over the 20 MB a bot can download is said so at once, before anything is chosen.
+        large = incoming is not None and not incoming.downloadable
         if not cases:
             await reply("family/no_case")
         elif len(cases) > 1:
+            text = reply.text("family/which_item", ref=cases[0].id, large=True) + "\n\n" if large else ""
             await message.reply(
-                reply.text("family/which_case"), parse_mode="HTML", reply_markup=keyboards.cases(cases)
+                text + reply.text("family/which_case"), parse_mode="HTML", reply_markup=keyboards.cases(cases)
             )
         else:
             card = await services.views.card(actor, cases[0].id)
             await message.reply(
-                reply.text("family/which_item", ref=card.case.id),
+                reply.text("family/which_item", ref=card.case.id, large=large),
                 parse_mode="HTML",
                 reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
             )
@@ -210,10 +214,13 @@ def family_router() -> Router:
         renderer: Renderer, locale: str, reply: Reply,
     ) -> None:  # fmt: skip
         card = await services.views.card(actor, callback_data.case_id)
+        original = query.message.reply_to_message if isinstance(query.message, Message) else None
+        incoming = incoming_file(original) if original else None
         await query.answer()
         await reply.edit(
             "family/which_item",
             ref=card.case.id,
+            large=incoming is not None and not incoming.downloadable,
             reply_markup=keyboards.checklist_items(card.case, card.items, renderer, locale),
         )
 
@@ -235,7 +242,16 @@ def family_router() -> Router:
             actor, callback_data.case_id, callback_data.item or None, incoming
         )
         await query.answer()
-        await reply.edit("family/file_kept", record=filed.record, again=not filed.new)
+        # A file too large for the bot: the record still has to come, by link or courier.
+        routes = filed.new and not filed.record.downloadable and bool(callback_data.item)
+        markup = (
+            keyboards.arrival_routes(callback_data.case_id, callback_data.item, reply.renderer, reply.locale)
+            if routes
+            else None
+        )
+        await reply.edit(
+            "family/file_kept", record=filed.record, again=not filed.new, routes=routes, reply_markup=markup
+        )
 
     return router
 

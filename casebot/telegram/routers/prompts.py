@@ -31,6 +31,9 @@ class AwaitingReason(StatesGroup):
     """A button asked for a reason (an override, going back, withdrawing); the next text is it."""
 
     advance = State()
+    # A hospital answer button: the hospital's reason (needs_more, declined), or where to re-route.
+    outcome = State()
+    reroute = State()
 
 
 class AwaitingCity(StatesGroup):
@@ -69,7 +72,9 @@ async def drop_prompt(casebot_state: FSMContext) -> dict[str, Any]:
 def prompts_router() -> Router:
     """Included first among casebot's routers, so it sees a command before any handler takes it."""
     router = Router(name="casebot.prompts")
-    any_question = Pending(AwaitingReason.advance, AwaitingCity.city)
+    any_question = Pending(
+        AwaitingReason.advance, AwaitingReason.outcome, AwaitingReason.reroute, AwaitingCity.city
+    )
 
     @router.message(Command("cancel"), any_question)
     async def cancel(message: Message, casebot_state: FSMContext, reply: Reply) -> None:
