@@ -78,6 +78,17 @@ class Conversation:
         await self.expect(who, after=before, what=f"an answer to {text.split(maxsplit=1)[0]}")
         return await self.show_new()
 
+    async def send_file(self, who: int, name: str, caption: str, *, to: int) -> SentMessage:
+        """``who`` sends the file ``name`` with ``caption``; wait for the file to reach ``to``."""
+        self.out(f"{self.names[who]}: (sends {name} with the caption {caption})")
+        before = len(self.telegram.sent_to(to))
+        self.telegram.user(who).send_document(name, size=300_000, caption=caption)
+        arrived = await self.expect(
+            to, after=before, what=f"{name} to arrive", predicate=lambda m: m.method == "sendDocument"
+        )
+        await self.show_new()
+        return arrived[0]
+
     async def press(self, who: int, message: SentMessage, button: str) -> None:
         """``who`` presses the button whose label holds ``button``; show the message as the bot edits it."""
         label = next(text for text, _ in message.flat_buttons if button in text)
@@ -174,13 +185,37 @@ async def _play(talk: Conversation, telegram: BotAPIEmulator) -> int:
     await talk.show_new()
     await talk.say(COORDINATOR, "/advance C-0001 sent")
     await talk.say(COORDINATOR, "/advance C-0001 sent The family asked to send now; the rest follows")
-    for state in (
-        "under_review",
-        "opinion_received",
-        "opinion_received The hospital reviewed the records it had",
-        "home_follow_up",
-        "closed",
-    ):
-        await talk.say(COORDINATOR, f"/advance C-0001 {state}")
+    return await _second_half(talk, telegram)
+
+
+async def _second_half(talk: Conversation, telegram: BotAPIEmulator) -> int:
+    """The hospital asks for more, the case is re-routed and accepted, the opinion and its
+    translation reach the family, who confirm it and name their home oncologist."""
+    family = telegram.user(FAMILY)
+    await talk.say(
+        COORDINATOR, "/outcome C-0001 needs_more The slides cannot be read | Pathology blocks report"
+    )
+    await talk.say(COORDINATOR, "/advance C-0001 sent The blocks report follows by courier")
+    await talk.say(
+        COORDINATOR, "/outcome C-0001 reroute Zhongshan Hospital | Thoracic surgery | Dr Wang | 5bd"
+    )
+    await talk.say(COORDINATOR, "/outcome C-0001 accepted")
+    opinion = await talk.send_file(COORDINATOR, "opinion.pdf", "/opinion C-0001", to=FAMILY)
+    await talk.say(COORDINATOR, "/advance C-0001 opinion_received The hospital reviewed the records it had")
+    await talk.press(FAMILY, opinion, "received")
+    await talk.send_file(COORDINATOR, "opinion-en.pdf", "/opinion C-0001 translated", to=FAMILY)
+    home = (await talk.expect(FAMILY, contains="Who will take it on at home"))[-1]
+    talk.out("family: (replies) Dr Petrova, City Oncology Centre")
+    before = len(telegram.sent_to(FAMILY))
+    family.reply_to(home, "Dr Petrova, City Oncology Centre")
+    await talk.expect(FAMILY, after=before, contains="Recorded")
+    await talk.show_new()
+    await talk.say(COORDINATOR, "/advance C-0001 home_follow_up")
+    asked = await talk.say(FAMILY, "/ask Should the CT be repeated in three months?")
+    number = re.search(r"Q(\d+)", "\n".join(message.text for message in asked))
+    if number is None:
+        return 1
+    await talk.say(COORDINATOR, f"/answer C-0001 {number.group(1)} Yes, at three months, at home")
+    await talk.say(COORDINATOR, "/advance C-0001 closed")
     final = await talk.say(FAMILY, "/status")
     return 0 if final and "closed" in final[-1].text else 1

@@ -279,6 +279,9 @@ def test_the_demo_plays_a_case_to_closed_and_prints_the_conversation_only(tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert "coordinator: /newcase" in done.stdout
     assert "bot → family:" in done.stdout and "is now: closed" in done.stdout
+    # The second half of the journey plays too: re-routed, the opinion confirmed, the home doctor.
+    for step in ("needs more", "re-routed to Zhongshan", "I received it", "home oncologist is Dr Petrova"):
+        assert step in done.stdout, step
     noise = [
         line for line in (done.stdout + done.stderr).splitlines() if "apscheduler" in line or " INFO " in line
     ]
