@@ -14,23 +14,35 @@ from casebot.rendering import Renderer
 
 log = logging.getLogger("casebot.telegram")
 
-FAMILY_MENU = ("status", "questions", "reply", "snooze", "language", "timezone", "quiet", "help")
+FAMILY_MENU = (
+    "status", "questions", "reply", "ask", "homedoctor", "snooze", "language", "timezone", "quiet", "help",
+)  # fmt: skip
 COORDINATOR_MENU = (
     "cases", "case", "newcase", "invite", "advance", "hospital", "outcome", "received", "waive",
-    "additem", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "help",
+    "additem", "arriving", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "help",
 )  # fmt: skip
 ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")
 
 
-def _commands(renderer: Renderer, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(command=name, description=renderer.label(locale, f"menu_{name}")) for name in names]
+# A command both audiences have, meaning something else to a family: its family description.
+_FAMILY_DESCRIPTIONS = {"ask": "menu_ask_family"}
+
+
+def _commands(
+    renderer: Renderer, locale: str, names: tuple[str, ...], descriptions: dict[str, str] | None = None
+) -> list[BotCommand]:
+    keys = descriptions or {}
+    return [
+        BotCommand(command=name, description=renderer.label(locale, keys.get(name, f"menu_{name}")))
+        for name in names
+    ]
 
 
 async def set_family_menu(bot: Bot, renderer: Renderer) -> None:
     """The default menu, in each supported language."""
     for locale in ("en", "ru", "zh"):
         await bot.set_my_commands(
-            _commands(renderer, locale, FAMILY_MENU),
+            _commands(renderer, locale, FAMILY_MENU, _FAMILY_DESCRIPTIONS),
             scope=BotCommandScopeDefault(),
             language_code=None if locale == "en" else locale,
         )

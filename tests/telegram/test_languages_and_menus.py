@@ -41,3 +41,21 @@ async def test_language_can_be_changed_and_the_menu_follows_each_role(world: Wor
     assert "newcase" in t.menu(chat_id=2002)
     await say(t, ADMIN, "/coordinator remove 2002", "no longer")
     assert t.menu(chat_id=2002) == []
+
+
+async def test_the_familys_menu_offers_their_own_commands_described_for_them(world: World) -> None:
+    """A family's /ask puts their question to the hospital (a coordinator's logs the hospital's):
+    the family menu describes it so, in each language, next to /homedoctor."""
+    t = world.telegram
+    await say(t, world.admin.id, "/help", "/newcase")  # the bot is up and its menus are set
+    for language, ask_words in (
+        ("", "Ask the hospital a question"),
+        ("ru", "Задать вопрос больнице"),
+        ("zh", "向医院提问"),
+    ):
+        described = dict(t.commands(None, language))
+        assert described["ask"] == ask_words
+        assert "homedoctor" in described and "newcase" not in described
+    await say(t, 2002, "hello")  # a new coordinator who has opened the bot
+    await say(t, ADMIN, "/coordinator add 2002", "now a coordinator")
+    assert {"outcome", "arriving"} <= set(t.menu(chat_id=2002))
