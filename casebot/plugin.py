@@ -256,6 +256,7 @@ class _Lifecycle:
             compose=notice_composer(runtime.renderer),
             check=services.outbox.check,
             on_blocked=services.outbox.recipient_blocked,
+            on_dead=services.outbox.row_dead,
         )
         instance.sender.start()
         instance.ticker = SweepTicker(

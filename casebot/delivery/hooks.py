@@ -48,3 +48,8 @@ SendCheck = Callable[[OutboxMessage, Participant], Awaitable[SendDecision]]
 """Asked right before a row's first part goes, with the recipient as the database has them then."""
 OnBlocked = Callable[[OutboxMessage, Participant], Awaitable[None]]
 """Telegram answered 403 for the recipient of this row (they blocked the bot or are gone)."""
+OnDead = Callable[[OutboxMessage, str], Awaitable[None]]
+"""A row that will never be sent although it was due: Telegram refused it (400), its retries ran
+out, or it could not be composed. Given the row and the reason's class (``refused``, ``gave_up``,
+``unrenderable``). Not called for a recipient who blocked the bot (``OnBlocked``) nor for a row
+the check dropped."""

@@ -44,9 +44,9 @@ from aiogram.types import Message
 
 from casebot.clock import Clock
 from casebot.db.database import Database
-from casebot.db.models import OutboxStatus, Participant
+from casebot.db.models import OutboxMessage, OutboxStatus, Participant
 from casebot.delivery.backlog import Backlog, Item
-from casebot.delivery.hooks import Compose, OnBlocked, Outgoing, OutgoingFile, SendCheck
+from casebot.delivery.hooks import Compose, OnBlocked, OnDead, Outgoing, OutgoingFile, SendCheck
 from casebot.delivery.limiter import Monotonic, Permit, SendLimiter, SendLimits
 from casebot.delivery.pacing import TOKEN_PROBE_INTERVAL, Changes, OutageBreaker, TokenGate, wait
 from casebot.delivery.policy import (
@@ -105,6 +105,7 @@ class OutboxSender:
         compose: Compose,
         check: SendCheck | None = None,
         on_blocked: OnBlocked | None = None,
+        on_dead: OnDead | None = None,
         poll_interval: float = 1.0,
         limits: SendLimits | None = None,
         lease: timedelta = LEASE,
@@ -129,6 +130,7 @@ class OutboxSender:
         self.compose = compose
         self.check = check
         self.on_blocked = on_blocked
+        self.on_dead = on_dead
         self.poll_interval = poll_interval
         self.limits = limits or SendLimits()
         self.limiter = SendLimiter(self.limits, monotonic=monotonic)
@@ -163,6 +165,7 @@ class OutboxSender:
         compose: Compose,
         check: SendCheck | None = None,
         on_blocked: OnBlocked | None = None,
+        on_dead: OnDead | None = None,
         **options: Any,
     ) -> OutboxSender:
         """A sender with the limits of the CASEBOT_SEND_* settings."""
@@ -173,6 +176,7 @@ class OutboxSender:
             compose=compose,
             check=check,
             on_blocked=on_blocked,
+            on_dead=on_dead,
             limits=SendLimits.from_settings(settings),
             **options,
         )
@@ -465,6 +469,7 @@ class OutboxSender:
         except Exception as exc:
             log.error("outbox row %s (%s) cannot be composed (%s)", row.id, row.kind, type(exc).__name__)
             await self._dead(item, f"cannot render: {type(exc).__name__}", attempted=False)
+            await self._report_dead(row, "unrenderable")
             return None
         return participant, outgoing, payload
 
@@ -487,6 +492,7 @@ class OutboxSender:
         elif isinstance(verdict, Refused):
             await self._dead(item, verdict.description, attempted=True)
             log.error("Telegram refused outbox row %s (%s): %s", row.id, row.kind, type(error).__name__)
+            await self._report_dead(row, "refused")
         elif isinstance(verdict, Transient):
             await self._failed(item, verdict.description, type(error).__name__, outage=True)
 
@@ -506,6 +512,16 @@ class OutboxSender:
         self._backlog.settled(item)
         self.stats.dead += 1
 
+    async def _report_dead(self, row: OutboxMessage, reason: str) -> None:
+        """Tell the ``on_dead`` hook of a row given up; its failure is logged, never raised."""
+        if self.on_dead is None:
+            return
+        try:
+            await self.on_dead(row, reason)
+        except Exception as exc:
+            log.error("on_dead failed for outbox row %s (%s)", row.id, type(exc).__name__)
+        self._claim_now = True  # the hook may have queued a notice (to the case's coordinator)
+
     async def _failed(self, item: Item, description: str, error_class: str, *, outage: bool) -> None:
         row = item.row
         if outage:
@@ -518,6 +534,7 @@ class OutboxSender:
             log.error(
                 "outbox row %s (%s) gave up after %s attempts (%s)", row.id, row.kind, attempts, error_class
             )
+            await self._report_dead(row, "gave_up")
             return
         self.stats.retried += 1
         log.warning("outbox row %s failed (attempt %s, %s); retrying later", row.id, attempts, error_class)

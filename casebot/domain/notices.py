@@ -42,7 +42,7 @@ STAFF_KINDS = frozenset(
     {"home_doctor_set", "arrival_route_chosen", "state_changed_staff", "member_joined", "file_arrived", "family_answered", "family_question",
      "chase_hospital", "review_overdue", "stale", "escalation_missing", "escalation_question",
      "check_in_help", "recipient_blocked", "cases_handed_over", "opinion_confirmed",
-     "opinion_unconfirmed_staff"}
+     "opinion_unconfirmed_staff", "file_undelivered"}
 )  # fmt: skip
 # Not held for quiet hours: a coordinator's direct answer to what a family asked.
 _UNHELD_KINDS = frozenset({"hospital_answered"})

@@ -172,10 +172,50 @@ def parse_turnaround_part(text: str) -> int | None:
 
 
 def review_started_at(state_changed_at: datetime, hospital_set_at: datetime | None) -> datetime:
-    """When the current review began: the move to under review, or a later re-route."""
+    """When the current review began: the move to under review, or a later re-route (a new
+    hospital accepting during the review restarts it: the service moves ``state_changed_at``)."""
     if hospital_set_at is not None and hospital_set_at > state_changed_at:
         return hospital_set_at
     return state_changed_at
+
+
+def review_running(
+    state: CaseState,
+    current: Outcome | None,
+    *,
+    position: int,
+    route_created_at: datetime | None,
+    state_changed_at: datetime,
+) -> bool:
+    """Whether a hospital is reviewing the case now, so that it has an expected end.
+
+    The state table has no edge for a decline (going back is only for records the hospital asks
+    for, and the records are complete), so a declined case keeps its state, sent or under
+    review: the packet is with hospitals and its next step is another one (a re-route) or a
+    withdrawal. The current route says whether a review runs: not when its hospital declined,
+    nor when it is a re-route made during the review that its new hospital has not yet accepted.
+    Only then is there no expected date and no review-overdue warning.
+    """
+    if state != CaseState.UNDER_REVIEW or current in (Outcome.DECLINED, Outcome.NEEDS_MORE):
+        return False
+    # A later route made at or after the start of the review is a re-route during it (the first
+    # route is made before sending; a re-route before the review is older than its start).
+    rerouted_during_review = (
+        position > 1 and route_created_at is not None and route_created_at >= state_changed_at
+    )
+    return not (current is None and rerouted_during_review)
+
+
+def merge_spans(spans: Collection[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Spans of time as disjoint ones, in order: overlapping or touching spans become one (two
+    questions to the family open at once are one wait, not two)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(span for span in spans if span[1] > span[0]):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def review_due_at(
@@ -192,9 +232,6 @@ def review_due_at(
     answered, or still open as of ``now``). Both the family's expected date and the
     coordinator's review-overdue warning are this moment.
     """
-    paused = 0
-    spans = [*family_waits, *((at, now) for at in open_since)]
-    for wait_start, wait_end in spans:
-        lo, hi = max(wait_start, start), min(wait_end, now)
-        paused += calendar.business_days_between(lo, hi)
+    spans = [(max(lo, start), min(hi, now)) for lo, hi in [*family_waits, *((at, now) for at in open_since)]]
+    paused = sum(calendar.business_days_between(lo, hi) for lo, hi in merge_spans(spans))
     return calendar.add_business_days(start, sla_days + paused)

@@ -7,7 +7,7 @@ produced, so after downtime an overdue reminder goes out once, not once per miss
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -72,6 +72,9 @@ class CaseFacts:
     arrivals: tuple[tuple[int, datetime], ...] = ()
     # Written opinions sent to the family and not yet confirmed by them: (file id, sent at).
     unconfirmed_opinions: tuple[tuple[int, datetime], ...] = ()
+    # Which family members each of those actually received, and when: (file id, member id, at).
+    # A file Telegram refused, or one sent before the member joined and not yet re-sent, is not here.
+    opinion_receipts: tuple[tuple[int, int, datetime], ...] = ()
     has_family: bool = True
     # The hospital's stated turnaround in business days (None: the policy's review SLA).
     review_sla_days: int | None = None
@@ -101,6 +104,8 @@ class Reminder:
     due_at: datetime
     payload: dict[str, object]
     why: str
+    member: int | None = None
+    """A family reminder for this one member only (the participant id), not the whole family."""
 
 
 def _stamp(moment: datetime) -> str:
@@ -384,18 +389,25 @@ coordinator is told, once."""
 
 
 def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
-    """Each written opinion the family has not confirmed: one reminder to them 3 days after it was
-    sent, then one word to the coordinator 3 days after that."""
+    """Each written opinion the family has not confirmed: one reminder to each member it reached,
+    3 days after it reached them, then one word to the coordinator 3 days after the first.
+
+    A member the file never reached (Telegram refused it, or they joined later and their copy has
+    not gone yet) is not asked whether it arrived; an opinion that reached nobody asks nobody
+    (the coordinator was told at once that it could not be delivered)."""
     found = []
     case = facts.case_id
-    for file_id, sent_at in facts.unconfirmed_opinions:
-        if facts.has_family:
+    for file_id, _sent_at in facts.unconfirmed_opinions:
+        receipts = sorted((at, member) for fid, member, at in facts.opinion_receipts if fid == file_id)
+        if not receipts:
+            continue
+        for received_at, member in receipts if facts.has_family else ():
             found.append(
                 Reminder(
                     "opinion_unconfirmed",
                     Audience.FAMILY,
-                    f"opinion:{case}:{file_id}:family",
-                    sent_at + OPINION_REMIND_AFTER,
+                    f"opinion:{case}:{file_id}:family:{member}",
+                    received_at + OPINION_REMIND_AFTER,
                     {
                         "case_id": case,
                         "file_id": file_id,
@@ -403,6 +415,7 @@ def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
                         "days": OPINION_REMIND_AFTER.days,
                     },
                     "the family has not confirmed receiving the written opinion",
+                    member=member,
                 )
             )
         found.append(
@@ -410,7 +423,7 @@ def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
                 "opinion_unconfirmed_staff",
                 Audience.COORDINATOR,
                 f"opinion:{case}:{file_id}:coordinator",
-                sent_at + OPINION_TELL_COORDINATOR_AFTER,
+                receipts[0][0] + OPINION_TELL_COORDINATOR_AFTER,
                 {"case_id": case, "file_id": file_id, "days": OPINION_TELL_COORDINATOR_AFTER.days},
                 "the family has still not confirmed receiving the written opinion",
             )
@@ -440,7 +453,7 @@ def upcoming(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder]:
 
 
 def _at(reminder: Reminder, moment: datetime) -> Reminder:
-    return Reminder(reminder.kind, reminder.audience, reminder.key, moment, reminder.payload, reminder.why)
+    return replace(reminder, due_at=moment)
 
 
 def next_due_at(facts: CaseFacts, policy: Policy, now: datetime) -> datetime | None:

@@ -7,12 +7,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from casebot.db.models import Case, CaseMember, Invite, OutboxMessage, Participant, Question
+from casebot.db.models import Case, CaseFile, CaseMember, Invite, OutboxMessage, Participant, Question
 from casebot.domain.questions import Direction
 from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.errors import InviteInvalid, NotAllowed
 from casebot.services.base import SYSTEM, Actor, ServiceBase
+from casebot.services.opinions import file_payload
 from casebot.services.participants import display_name_of, pick_locale
 
 # 24 random bytes: 192 bits, 32 URL-safe characters, inside Telegram's 64-character start parameter.
@@ -117,6 +118,7 @@ class InviteService(ServiceBase):
                 self.coordinator_ids(case, joiner), "member_joined", event, {"case_id": case.id}
             )
             await self._open_questions_to(participant, case)
+            await self._opinion_files_to(participant, case)
         return Joined(case, format_ref(case.id), False, participant)
 
     async def _open_questions_to(self, participant: Participant, case: Case) -> None:
@@ -146,6 +148,30 @@ class InviteService(ServiceBase):
                     created_at=now,
                 )
                 for question in questions
+            ],
+            ignore_conflicts=True,
+        )
+
+    async def _opinion_files_to(self, participant: Participant, case: Case) -> None:
+        """The written opinion and its translation, already sent to the family, reach whoever joins
+        later too (so a receipt reminder only ever asks about a file the person was sent)."""
+        files = await CaseFile.filter(case_id=case.id, purpose__in=["opinion", "translation"]).order_by("id")
+        if not files:
+            return
+        now = self.now()
+        available = self.not_in_quiet_hours(participant, now)
+        await OutboxMessage.bulk_create(
+            [
+                OutboxMessage(
+                    dedupe_key=f"case_file:joined:{case_file.id}:{participant.id}",
+                    participant_id=participant.id,
+                    case_id=case.id,
+                    kind="case_file",
+                    payload=file_payload(case_file),
+                    available_at=available,
+                    created_at=now,
+                )
+                for case_file in files
             ],
             ignore_conflicts=True,
         )

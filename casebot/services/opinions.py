@@ -38,6 +38,18 @@ def upload_refusal(kind: str, size: int | None) -> str | None:
     return None
 
 
+def file_payload(case_file: CaseFile) -> dict[str, Any]:
+    """What a ``case_file`` outbox row carries: enough to re-send the file by its Telegram id."""
+    return {
+        "case_id": case_file.case_id,
+        "file_id": case_file.id,
+        "purpose": case_file.purpose,
+        "file_kind": case_file.kind,
+        "telegram_file_id": case_file.telegram_file_id,
+        "note": case_file.note,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SentFile:
     """A file kept and queued for the family."""
@@ -97,15 +109,7 @@ class OpinionService(ServiceBase):
             )
             event = await self.audit(case, actor, "file_sent", to_value=f"{purpose}:{case_file.id}")
             status = await self._track_translation(case, actor, purpose)
-            payload: dict[str, Any] = {
-                "case_id": case.id,
-                "file_id": case_file.id,
-                "purpose": purpose,
-                "file_kind": incoming.kind,
-                "telegram_file_id": incoming.file_id,
-                "note": note,
-            }
-            await self.notify(members, "case_file", event, payload)
+            await self.notify(members, "case_file", event, file_payload(case_file))
         return SentFile(case_file, shown, len(members), status)
 
     async def _track_translation(self, case: Case, actor: Actor, purpose: str) -> str | None:

@@ -29,6 +29,7 @@ from casebot.domain.questions import Direction
 from casebot.domain.reminders import item_is_awaited
 from casebot.domain.states import CaseState
 from casebot.services.base import ServiceBase
+from casebot.services.outcomes import is_reviewing
 
 # Reminders speak of something still to be done; once the case is closed or withdrawn they die.
 _REMINDER_KINDS = (
@@ -43,6 +44,8 @@ BLOCKED = "recipient has blocked the bot"
 # A coordinator's file to the family (it goes while its row is kept: erasure deletes it), and the
 # reminders of an opinion not yet confirmed (they die once it is, or once the case is finished).
 _FILE_KINDS = frozenset({"case_file", "opinion_unconfirmed", "opinion_unconfirmed_staff"})
+# Why a file did not reach a family member, as the sender's on_dead hook says it.
+UNDELIVERED_REASONS = frozenset({"refused", "gave_up", "unrenderable"})
 _HOME_DOCTOR_STATES = frozenset({CaseState.OPINION_RECEIVED, CaseState.HOME_FOLLOW_UP})
 
 
@@ -158,7 +161,8 @@ class OutboxRules(ServiceBase):
             answered = await CheckIn.exists(case_id=case.id, round=payload.get("round"))
             return None if answered or case.state != CaseState.HOME_FOLLOW_UP else payload
         if row.kind == "review_overdue":
-            return payload if case.state == CaseState.UNDER_REVIEW else None
+            # Not for a hospital that declined, nor for a re-route its hospital has not accepted.
+            return payload if case.state == CaseState.UNDER_REVIEW and await is_reviewing(case) else None
         if row.kind == "stale":
             # Anything done on the case since the notice was queued: it is no longer idle.
             return payload if case.last_activity_at <= row.created_at else None
@@ -176,6 +180,45 @@ class OutboxRules(ServiceBase):
                 return
             await OutboxMessage.bulk_create(
                 [blocked_notice(person.id, case, self.now())], ignore_conflicts=True
+            )
+
+    async def row_dead(self, row: OutboxMessage, reason: str) -> None:
+        """An outbox row given up although it was due (Telegram refused it, its retries ran out):
+        a coordinator's file to the family is reported to the case's coordinator (or the admins),
+        so someone gets it to that family member another way. Other kinds are only logged."""
+        if row.kind != "case_file" or row.case_id is None:
+            return
+        async with self.transaction():
+            case = await Case.get_or_none(id=row.case_id)
+            if case is None or case.erased_at is not None:
+                return
+            if case.coordinator_id is not None:
+                recipients = [case.coordinator_id]
+            else:
+                admins = await Participant.filter(telegram_user_id__in=list(self.config.admin_ids))
+                recipients = [admin.id for admin in admins]
+            now = self.now()
+            payload = {
+                "case_id": case.id,
+                "file_id": row.payload.get("file_id"),
+                "purpose": row.payload.get("purpose"),
+                "member_id": row.participant_id,
+                "reason": reason if reason in UNDELIVERED_REASONS else "refused",
+            }
+            await OutboxMessage.bulk_create(
+                [
+                    OutboxMessage(
+                        dedupe_key=f"file_undelivered:{row.id}:{recipient}",
+                        participant_id=recipient,
+                        case_id=case.id,
+                        kind="file_undelivered",
+                        payload=payload,
+                        available_at=now,
+                        created_at=now,
+                    )
+                    for recipient in recipients
+                ],
+                ignore_conflicts=True,
             )
 
 

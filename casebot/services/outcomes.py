@@ -18,6 +18,7 @@ from casebot.domain.outcomes import (
     is_repeat,
     needs_reason,
     review_due_at,
+    review_running,
     review_started_at,
     target_state,
 )
@@ -81,6 +82,8 @@ class OutcomeResult:
     route: HospitalRoute | None = None
     expected: str | None = None
     moved_from: CaseState | None = None
+    # How many of the family the notice about it went to (0: nobody of the family has joined).
+    family_told: int = 0
 
 
 async def current_route(case_id: int) -> HospitalRoute | None:
@@ -109,6 +112,19 @@ async def review_expected_at(case: Case, policy: Policy, now: datetime) -> datet
         family_waits=[(q.created_at, q.answered_at) for q in questions if q.answered_at is not None],
         open_since=[q.created_at for q in questions if q.answered_at is None],
         now=now,
+    )
+
+
+async def is_reviewing(case: Case, route: HospitalRoute | None = None) -> bool:
+    """Whether a hospital reviews ``case`` now (see domain/outcomes.py review_running): not when
+    the current hospital declined, nor while a re-route made during the review awaits acceptance."""
+    route = route or await current_route(case.id)
+    return review_running(
+        case.state,
+        Outcome(route.outcome) if route is not None and route.outcome else None,
+        position=route.position if route is not None else 0,
+        route_created_at=route.created_at if route is not None else None,
+        state_changed_at=case.state_changed_at,
     )
 
 
@@ -148,22 +164,24 @@ async def write_route(service: ServiceBase, actor: Actor, case: Case, where: Whe
     The first hospital is route 1. Before any packet went to the current hospital, a change
     updates that route (the audit row keeps before and after). Once it was sent (the case is
     past gathering, or the hospital already answered), another hospital or department is a
-    re-route: a new route, the case mirroring it, the chase clock started again.
+    re-route: a new route, the case mirroring it, the chase clock started again. The same
+    hospital and department with a reviewer named or corrected (hospitals name the reviewer once
+    they have the packet) is no re-route: it updates the current route, the turnaround kept.
     """
     now = service.now()
     route = await current_route(case.id)
     before = _where(case.hospital, case.department, case.reviewer)
     after = _where(where.hospital, where.department, where.reviewer)
-    same = route is not None and (route.hospital, route.department, route.reviewer) == (
+    same_place = route is not None and (route.hospital, route.department) == (
         where.hospital,
         where.department,
-        where.reviewer,
     )
+    same = same_place and route is not None and route.reviewer == where.reviewer
     sent = route is not None and (route.outcome is not None or case.state != CaseState.RECORDS_GATHERING)
     rerouted = False
     if same and route is not None:
         changed = False
-    elif route is None or not sent:
+    elif route is None or not sent or same_place:
         if route is None:
             route = await HospitalRoute.create(
                 case_id=case.id,
@@ -310,16 +328,24 @@ class OutcomeService(ServiceBase):
             source = case.state
             target = target_state(outcome, source)
             expected_on = None
+            family = await self.family_ids(case)
             if target is not None:
                 expected_on = await self._move(actor, case, target, reason)
+            elif (
+                outcome == Outcome.ACCEPTED
+                and source == CaseState.UNDER_REVIEW
+                and not await is_reviewing(case, route)
+            ):
+                # A new hospital (after a re-route, or a decline taken back) accepts during the
+                # review: its review starts now, and the family is told its date. (``route`` is
+                # as it was before this outcome: the update above went to the database only.)
+                expected_on = await self._restart_review(actor, case)
             payload: dict[str, object] = {"case_id": case.id, "reason": reason}
             if outcome == Outcome.NEEDS_MORE:
                 payload["items"] = [{"position": i.position, "title": i.title} for i in added]
-                await self.notify(await self.family_ids(case), "more_records_needed", event, payload)
+                await self.notify(family, "more_records_needed", event, payload)
             elif outcome == Outcome.DECLINED:
-                await self.notify(
-                    await self.family_ids(case), "hospital_declined", event, {"case_id": case.id}
-                )
+                await self.notify(family, "hospital_declined", event, {"case_id": case.id})
             return OutcomeResult(
                 shown,
                 case.id,
@@ -331,7 +357,34 @@ class OutcomeService(ServiceBase):
                 route=route,
                 expected=expected_on,
                 moved_from=source if target else None,
+                family_told=len(family),
             )
+
+    async def _restart_review(self, actor: Actor, case: Case) -> str:
+        """Start the review of the case (under review) again from now, for the hospital that just
+        accepted it, and tell the family its expected date; returns that date."""
+        now = self.now()
+        changed = await Case.filter(id=case.id, state=CaseState.UNDER_REVIEW).update(
+            state_changed_at=now, last_activity_at=now, reminder_due_at=now
+        )
+        if changed == 0:
+            actual = (await Case.get(id=case.id)).state
+            raise StateConflict(format_ref(case.id), CaseState.UNDER_REVIEW.value, actual.value)
+        case.state_changed_at = now
+        expected = hospital_date(await review_expected_at(case, self.config.policy, now))
+        event = await self.audit(
+            case, actor, "review_restarted", from_value=None, to_value=expected, touch=False
+        )
+        payload: dict[str, object] = {
+            "case_id": case.id,
+            "source": CaseState.UNDER_REVIEW.value,
+            "target": CaseState.UNDER_REVIEW.value,
+            "expected": expected,
+            "restarted": True,
+        }
+        await self.notify(await self.family_ids(case), "state_changed", event, payload)
+        await self.notify(self.coordinator_ids(case, actor), "state_changed_staff", event, payload)
+        return expected
 
     async def _move(self, actor: Actor, case: Case, target: CaseState, reason: str | None) -> str | None:
         """Move the locked case as the outcome says (compare-and-set on its state); returns the

@@ -22,6 +22,7 @@ from casebot.db.models import (
     CheckIn,
     ChecklistItem,
     OutboxMessage,
+    OutboxStatus,
     Participant,
     Question,
 )
@@ -88,6 +89,8 @@ class _Loaded:
     admins: list[Participant]
     # Written opinions sent and not yet confirmed by the family: (file id, sent at), per case.
     opinions: dict[int, list[tuple[int, datetime]]] = field(default_factory=dict)
+    # Who actually received each of them (their outbox row was sent): (file id, member, at), per case.
+    receipts: dict[int, list[tuple[int, int, datetime]]] = field(default_factory=dict)
 
 
 class ReminderService(ServiceBase):
@@ -150,6 +153,8 @@ class ReminderService(ServiceBase):
         for reminder in due_reminders(facts, policy, now):
             if reminder.audience == Audience.FAMILY:
                 recipients = [p for p in loaded.members.get(case.id, []) if not p.blocked]
+                if reminder.member is not None:
+                    recipients = [p for p in recipients if p.id == reminder.member]
             else:
                 recipients = [coordinator] if coordinator is not None else loaded.admins
             payload = self._payload(reminder, loaded.items.get(case.id, []))
@@ -204,7 +209,8 @@ class ReminderService(ServiceBase):
             case_id__in=case_ids, purpose="opinion", confirmed_at__isnull=True
         ).values_list("id", "case_id", "created_at"):
             opinions[case_id].append((file_id, sent_at))
-        return _Loaded(items, questions, members, check_ins, coordinators, admins, opinions)
+        receipts = await _opinion_receipts(opinions)
+        return _Loaded(items, questions, members, check_ins, coordinators, admins, opinions, receipts)
 
     @staticmethod
     def _facts(case: Case, loaded: _Loaded) -> CaseFacts:
@@ -244,6 +250,7 @@ class ReminderService(ServiceBase):
             family_waits=waits,
             answered_check_ins=frozenset(loaded.check_ins.get(case.id, set())),
             unconfirmed_opinions=tuple(loaded.opinions.get(case.id, [])),
+            opinion_receipts=tuple(loaded.receipts.get(case.id, [])),
             has_family=bool(loaded.members.get(case.id)),
             review_sla_days=case.review_sla_days,
         )
@@ -398,3 +405,22 @@ class ReminderService(ServiceBase):
             ),
             None,
         )
+
+
+async def _opinion_receipts(
+    opinions: dict[int, list[tuple[int, datetime]]],
+) -> dict[int, list[tuple[int, int, datetime]]]:
+    """Which family members each unconfirmed opinion reached: its outbox rows that were sent (a
+    row Telegram refused, or one still waiting, is no receipt)."""
+    wanted = {file_id for files in opinions.values() for file_id, _ in files}
+    receipts: dict[int, list[tuple[int, int, datetime]]] = defaultdict(list)
+    if not wanted:
+        return receipts
+    rows = await OutboxMessage.filter(
+        case_id__in=list(opinions), kind="case_file", status=OutboxStatus.SENT
+    ).values_list("case_id", "participant_id", "payload", "sent_at", "created_at")
+    for case_id, member, payload, sent_at, created_at in rows:
+        file_id = payload.get("file_id") if isinstance(payload, dict) else None
+        if file_id in wanted:
+            receipts[case_id].append((file_id, member, sent_at or created_at))
+    return receipts

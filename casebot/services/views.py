@@ -17,6 +17,7 @@ from casebot.db.models import (
     ChecklistItem,
     HospitalRoute,
     OutboxMessage,
+    OutboxStatus,
     Participant,
     Question,
     RecordFile,
@@ -29,7 +30,7 @@ from casebot.domain.refs import format_ref
 from casebot.domain.states import OPEN_STATES, CaseState, allowed_targets
 from casebot.services.base import Actor, ServiceBase, ServiceConfig
 from casebot.services.cases import readiness
-from casebot.services.outcomes import hospital_date, review_expected_at
+from casebot.services.outcomes import hospital_date, is_reviewing, review_expected_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,30 @@ class CaseCard:
     members: list[Participant]
     # The written opinion and its translation as sent to the family, oldest first.
     opinion_files: list[CaseFile] = field(default_factory=list)
+    # For each of those files, how many family members it reached and how many Telegram refused.
+    file_delivery: dict[int, tuple[int, int]] = field(default_factory=dict)
     # Every hospital the case went to, in order, with its outcome; the review's expected end
     # (the hospital's date, ISO) while under review; the outcomes the case can take now.
     routes: list[HospitalRoute] = field(default_factory=list)
     review_expected: str | None = None
     outcomes: tuple[Outcome, ...] = ()
+    # Whether a hospital reviews the case now (not when it declined, nor while a re-route made
+    # during the review waits for the new hospital to accept).
+    reviewing: bool = False
+
+    @property
+    def declined(self) -> bool:
+        """The current hospital declined and the packet has not gone anywhere else yet."""
+        return (
+            bool(self.routes)
+            and self.routes[-1].outcome == Outcome.DECLINED.value
+            and self.case.state in (CaseState.SENT, CaseState.UNDER_REVIEW)
+        )
+
+    @property
+    def awaiting_acceptance(self) -> bool:
+        """Under review, but re-routed to a hospital that has not accepted the case yet."""
+        return self.case.state == CaseState.UNDER_REVIEW and not self.reviewing and not self.declined
 
     @property
     def missing_items(self) -> list[ChecklistItem]:
@@ -121,6 +141,7 @@ class CaseViews(ServiceBase):
         members = list(await Participant.filter(memberships__case_id=case.id).order_by("id"))
         routes = list(await HospitalRoute.filter(case_id=case.id).order_by("position"))
         current = Outcome(routes[-1].outcome) if routes and routes[-1].outcome else None
+        reviewing = await is_reviewing(case, routes[-1] if routes else None)
         return CaseCard(
             case=case,
             reference=format_ref(case.id),
@@ -135,16 +156,33 @@ class CaseViews(ServiceBase):
             opinion_files=list(
                 await CaseFile.filter(case_id=case.id, purpose__in=["opinion", "translation"]).order_by("id")
             ),
+            file_delivery=await self._file_delivery(case.id),
             routes=routes,
             review_expected=hospital_date(await review_expected_at(case, self.config.policy, self.now()))
-            if case.state == CaseState.UNDER_REVIEW
+            if reviewing
             else None,
+            reviewing=reviewing,
             outcomes=tuple(
                 o
                 for o in fitting_outcomes(case.state, current, routed=bool(routes))
                 if not is_repeat(o, case.state, current)
             ),
         )
+
+    @staticmethod
+    async def _file_delivery(case_id: int) -> dict[int, tuple[int, int]]:
+        """File id → (members it reached, members Telegram refused it to), from the outbox."""
+        rows = await OutboxMessage.filter(
+            case_id=case_id, kind="case_file", status__in=[OutboxStatus.SENT, OutboxStatus.DEAD]
+        ).only("payload", "status")
+        delivery: dict[int, tuple[int, int]] = {}
+        for row in rows:
+            file_id = row.payload.get("file_id")
+            if isinstance(file_id, int):
+                sent, dead = delivery.get(file_id, (0, 0))
+                reached = row.status == OutboxStatus.SENT
+                delivery[file_id] = (sent + reached, dead + (not reached))
+        return delivery
 
     async def cases_of_family(self, actor: Actor) -> list[CaseCard]:
         """Every case a family member belongs to, as cards."""

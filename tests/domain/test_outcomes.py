@@ -17,6 +17,7 @@ from casebot.domain.outcomes import (
     parse_turnaround,
     parse_turnaround_part,
     review_due_at,
+    review_running,
     review_started_at,
     target_state,
 )
@@ -129,6 +130,48 @@ def test_waiting_on_the_family_moves_the_expected_date() -> None:
     assert later == MONDAY + timedelta(days=9), "two business days waiting on the family"
     still_open = review_due_at(MONDAY, 5, CHINA, open_since=[asked], now=answered)
     assert still_open == later
+
+
+def test_two_questions_open_at_once_are_one_wait_not_two() -> None:
+    asked, answered = MONDAY + timedelta(days=1), MONDAY + timedelta(days=3)  # Tue → Thu
+    one = review_due_at(MONDAY, 5, CHINA, family_waits=[(asked, answered)], now=answered)
+    # A second question asked on Wednesday and answered with the first: the same two days.
+    both = review_due_at(
+        MONDAY,
+        5,
+        CHINA,
+        family_waits=[(asked, answered), (asked + timedelta(days=1), answered)],
+        now=answered,
+    )
+    assert both == one == MONDAY + timedelta(days=9)
+    # One answered, one asked meanwhile and still open: Tue → Fri is three days, not four.
+    open_too = review_due_at(
+        MONDAY,
+        5,
+        CHINA,
+        family_waits=[(asked, answered)],
+        open_since=[MONDAY + timedelta(days=2)],
+        now=MONDAY + timedelta(days=4),
+    )
+    assert open_too == MONDAY + timedelta(days=10)
+
+
+def test_no_review_runs_for_a_hospital_that_declined_or_has_not_accepted_a_reroute() -> None:
+    began = MONDAY
+    assert review_running(
+        S.UNDER_REVIEW, Oc.ACCEPTED, position=1, route_created_at=began, state_changed_at=began
+    )
+    assert review_running(S.UNDER_REVIEW, None, position=1, route_created_at=began, state_changed_at=began)
+    assert not review_running(
+        S.UNDER_REVIEW, Oc.DECLINED, position=1, route_created_at=began, state_changed_at=began
+    )
+    rerouted = began + timedelta(days=2)
+    assert not review_running(
+        S.UNDER_REVIEW, None, position=2, route_created_at=rerouted, state_changed_at=began
+    )
+    before = began - timedelta(days=1)  # re-routed while sent, then accepted
+    assert review_running(S.UNDER_REVIEW, None, position=2, route_created_at=before, state_changed_at=began)
+    assert not review_running(S.SENT, None, position=1, route_created_at=began, state_changed_at=began)
 
 
 def test_a_reroute_restarts_the_review_clock() -> None:

@@ -45,6 +45,13 @@ async def opinion_rows(participant_id: int | None = None) -> list[str]:
     return [row.kind for row in await query]
 
 
+async def delivered(clock: ManualClock) -> None:
+    """The sender's part: every file row still waiting reaches Telegram now."""
+    await OutboxMessage.filter(kind="case_file", status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENT, sent_at=clock.now()
+    )
+
+
 async def test_a_file_is_kept_audited_and_queued_for_every_family_member(
     services: Services, coordinator: Actor, case_with_family: tuple[int, Actor]
 ) -> None:
@@ -187,6 +194,7 @@ async def test_an_unconfirmed_opinion_reminds_the_family_once_then_tells_the_coo
 ) -> None:
     case_id, family = case_with_family
     await services.opinions.send_file(coordinator, case_id, "opinion", PDF)
+    await delivered(clock)
     clock.advance(timedelta(days=2, hours=23))
     await services.reminders.sweep()
     assert await opinion_rows() == []
@@ -210,6 +218,7 @@ async def test_a_confirmed_opinion_is_not_reminded_and_a_queued_reminder_is_drop
 ) -> None:
     case_id, family = case_with_family
     sent = await services.opinions.send_file(coordinator, case_id, "opinion", PDF)
+    await delivered(clock)
     clock.advance(timedelta(days=3))
     await services.reminders.sweep()
     reminder = await OutboxMessage.get(kind="opinion_unconfirmed")
@@ -243,6 +252,7 @@ def test_the_receipt_rule_reminds_at_three_days_and_tells_the_coordinator_at_six
         state_changed_at=START,
         last_activity_at=START,
         unconfirmed_opinions=((7, sent_at),),
+        opinion_receipts=((7, 42, sent_at),),
     )
     policy = Policy(stale_after=timedelta(days=365))
 
@@ -259,3 +269,73 @@ def test_the_receipt_rule_reminds_at_three_days_and_tells_the_coordinator_at_six
     ]
     closed = replace(facts, state=CaseState.CLOSED)
     assert due_reminders(closed, policy, sent_at + timedelta(days=7)) == []
+
+
+def test_the_receipt_rule_asks_only_the_members_the_file_reached_each_at_their_own_time() -> None:
+    facts = CaseFacts(
+        case_id=1,
+        state=CaseState.OPINION_RECEIVED,
+        state_changed_at=START,
+        last_activity_at=START,
+        unconfirmed_opinions=((7, START),),
+        opinion_receipts=((7, 42, START), (7, 43, START + timedelta(days=2))),
+    )
+    policy = Policy(stale_after=timedelta(days=365))
+
+    def family_due(days: float, of: CaseFacts = facts) -> list[int | None]:
+        found = due_reminders(of, policy, START + timedelta(days=days))
+        return sorted(r.member or 0 for r in found if r.kind == "opinion_unconfirmed")
+
+    assert family_due(3) == [42]  # the later joiner got their copy two days later
+    assert family_due(5) == [42, 43]
+    # Telegram refused the file to everyone: nobody is asked whether it arrived, nor is the
+    # coordinator told they did not confirm (they were told at once it could not be delivered).
+    refused = replace(facts, opinion_receipts=())
+    assert due_reminders(refused, policy, START + timedelta(days=7)) == []
+
+
+async def test_a_member_who_joins_later_gets_the_opinion_and_its_translation_and_is_asked_later(
+    services: Services, coordinator: Actor, clock: ManualClock, case_with_family: tuple[int, Actor]
+) -> None:
+    case_id, _ = case_with_family
+    await services.opinions.send_file(coordinator, case_id, "send", a_file(name="scan.pdf"))
+    opinion = await services.opinions.send_file(coordinator, case_id, "opinion", PDF)
+    translation = await services.opinions.send_file(coordinator, case_id, "translation", a_file())
+    await delivered(clock)
+    clock.advance(timedelta(days=2))
+    invite = await services.invites.create(coordinator, case_id)
+    later = await register(3002)
+    await Participant.filter(id=later.id).update(quiet_hours="")
+    await redeem(services, await Participant.get(id=later.id), invite.token)
+    copies = await OutboxMessage.filter(kind="case_file", participant_id=later.id).order_by("id")
+    assert [row.payload["file_id"] for row in copies] == [opinion.file.id, translation.file.id]
+    assert copies[0].payload["telegram_file_id"] == "BQAC-opinion"
+    clock.advance(timedelta(days=1, hours=1))
+    await services.reminders.sweep()
+    assert await opinion_rows(later.id) == [], "not asked about a copy not yet sent"
+    await delivered(clock)
+    clock.advance(timedelta(days=3))
+    await services.reminders.sweep()
+    assert await opinion_rows(later.id) == ["opinion_unconfirmed"]
+
+
+async def test_a_file_telegram_refused_is_reported_to_the_coordinator_and_never_reminded(
+    services: Services, coordinator: Actor, clock: ManualClock, case_with_family: tuple[int, Actor]
+) -> None:
+    case_id, family = case_with_family
+    await services.opinions.send_file(coordinator, case_id, "opinion", PDF)
+    row = await OutboxMessage.get(kind="case_file")
+    await OutboxMessage.filter(id=row.id).update(status=OutboxStatus.DEAD)
+    await services.outbox.row_dead(row, "refused")
+    await services.outbox.row_dead(row, "refused")  # told once
+    told = await OutboxMessage.filter(kind="file_undelivered")
+    assert [(r.participant_id, r.payload["reason"], r.payload["purpose"]) for r in told] == [
+        (coordinator.participant_id, "refused", "opinion")
+    ]
+    assert told[0].payload["member_id"] == family.participant_id
+    other = await OutboxMessage.get(kind="member_joined")
+    await services.outbox.row_dead(other, "refused")  # only files are reported
+    assert await OutboxMessage.filter(kind="file_undelivered").count() == 1
+    clock.advance(timedelta(days=7))
+    await services.reminders.sweep()
+    assert await opinion_rows() == []

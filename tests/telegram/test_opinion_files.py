@@ -182,3 +182,27 @@ async def test_a_family_member_cannot_send_files_nor_confirm_another_familys_opi
     assert "not one of C-0001" in await pressed(t, ann, opinion, f"cb1d:1:{file_id + 7}")
     assert "no longer works" in await pressed(t, ann, opinion, "cb1d:1:99999999999999")
     assert (await CaseFile.get(id=file_id)).confirmed_at is None
+
+
+async def test_an_opinion_telegram_refused_is_reported_to_the_coordinator(world: World) -> None:
+    t = world.telegram
+    admin, ann = world.admin, t.user(3001, "Ann", "en")
+    await open_case_with_family(t, admin.id, ann.id)
+    t.fail_next("sendDocument", 400, description="Bad Request: wrong file identifier/HTTP URL specified")
+    await caption(t, admin, "/opinion C-0001", expect="kept on")
+    told = await t.wait_for(admin.id, contains="could not be delivered")
+    said = told[-1].text
+    assert "the written opinion could not be delivered to the family: Telegram refused the file" in said
+    assert await files_to(t, ann.id) == []
+
+
+async def test_a_relative_who_joins_after_the_opinion_gets_it_too(world: World) -> None:
+    t = world.telegram
+    admin, ann = world.admin, t.user(3001, "Ann", "en")
+    await open_case_with_family(t, admin.id, ann.id)
+    await caption(t, admin, "/opinion C-0001", expect="kept on")
+    await t.wait_for(ann.id, contains="written opinion")
+    invited = await say(t, admin.id, "/invite C-0001", "start=")
+    await join(t, 3002, invite_token(invited), name="Boris")
+    copy = (await t.wait_for(3002, contains="written opinion"))[-1]
+    assert copy.method == "sendDocument" and copy.button_texts  # with its "I received it" button

@@ -139,3 +139,32 @@ async def test_the_review_time_answer_sets_the_date_the_family_is_told_in_chines
     assert "2026年12月2日" in told, told
     card = await say(t, ADMIN, "/case C-0001", "Checklist")
     assert "Review expected by December 2, 2026" in card
+
+
+async def test_a_decline_mid_review_stops_the_date_and_the_next_hospital_gives_a_new_one(
+    world: World,
+) -> None:
+    """Declined during the review: no date for the family until the next hospital accepts, whose
+    acceptance restarts the review and tells them its date; naming the reviewer is no re-route."""
+    t = world.telegram
+    await family_in(t, "English", "moscow")
+    await say(t, ADMIN, "/hospital C-0001 Fudan | Thoracic oncology | TBD | 7bd", "Fudan")
+    await say(t, ADMIN, "/advance C-0001 sent complete packet", "✅")
+    named = await say(t, ADMIN, "/hospital C-0001 Fudan | Thoracic oncology | Dr Li", "Fudan")
+    assert "re-routed" not in named and await HospitalRoute.filter(case_id=1).count() == 1, named
+    await say(t, ADMIN, "/outcome C-0001 accepted", "accepted the case")
+    await t.wait_for(FAMILY, contains="expected to be done by about")
+    await say(t, ADMIN, "/outcome C-0001 declined Not a candidate here", "declined")
+    await t.wait_for(FAMILY, contains="will not take the case forward")
+    status = await say(t, FAMILY, "/status", "Case")
+    assert "Review expected" not in status and "will not take the case forward" in status, status
+    card = await say(t, ADMIN, "/case C-0001", "Checklist")
+    assert "No review is running: hospital 1 declined" in card, card
+    await say(t, ADMIN, "/outcome C-0001 reroute Ruijin | Oncology | Dr Wang | 3bd", "re-routed")
+    waiting = await say(t, FAMILY, "/status", "Case")
+    assert "Review expected" not in waiting and "another hospital department" in waiting, waiting
+    accepted = await say(t, ADMIN, "/outcome C-0001 accepted", "accepted")
+    assert "The family was told to expect the review" in accepted, accepted
+    told = await t.wait_for(FAMILY, contains="Another hospital department has accepted the case")
+    assert "expected to be done by about" in told[0].plain_text
+    assert "Review expected by about" in await say(t, FAMILY, "/status", "Case")

@@ -5,13 +5,14 @@ the family's button confirming the opinion reached them."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.types import CallbackQuery, Message
 
 from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
 from casebot.telegram.callbacks import ReceiptButton
-from casebot.telegram.context import Reply, drop_keyboard
+from casebot.telegram.context import Reply, Runtime, drop_keyboard
 
 FILE_COMMANDS = ("send", "opinion")
 ANY_FILE = F.document | F.photo | F.video | F.audio | F.voice | F.video_note | F.animation | F.sticker
@@ -61,8 +62,11 @@ def files_router() -> Router:
         await reply("staff/file_sent", sent=sent)
 
     @staff.message(ANY_FILE)
-    async def file_without_command(message: Message, reply: Reply) -> None:
-        """A coordinator's file with no caption, or a caption that is not /send or /opinion."""
+    async def file_without_command(message: Message, runtime: Runtime, reply: Reply) -> None:
+        """A coordinator's file with no caption, or a caption that is not /send or /opinion. Inside a
+        host bot such a file is not casebot's (its gate takes no files of staff): the host gets it."""
+        if not runtime.standalone:
+            raise SkipHandler
         await reply("staff/file_needs_caption", captioned=bool((message.caption or "").strip()))
 
     @staff.message(Command(*FILE_COMMANDS))
@@ -75,9 +79,10 @@ def files_router() -> Router:
     family.callback_query.filter(MagicData(F.participant & ~F.is_staff))
     router.include_router(family)
 
-    @family.message(Command(*FILE_COMMANDS), F.text)
+    @family.message(Command(*FILE_COMMANDS), F.text, MagicData(F.runtime.standalone))
     async def refuse(message: Message, reply: Reply) -> None:
-        """Only a coordinator sends files through the bot (a family's own files go on its checklist)."""
+        """Only a coordinator sends files through the bot (a family's own files go on its checklist).
+        Only the standalone bot refuses: inside a host, a /send of the family's is the host's."""
         await reply("refused")
 
     @family.callback_query(ReceiptButton.filter())

@@ -55,8 +55,9 @@ def follow_up_router() -> Router:
     members.callback_query.filter(MagicData(F.participant & ~F.is_staff))
     router.include_router(members)
 
-    @members.message(Command("arriving"))
+    @members.message(Command("arriving"), MagicData(F.runtime.standalone))
     async def arriving_refused(message: Message, reply: Reply) -> None:
+        """A coordinator's command: refused by the standalone bot only (inside a host it is the host's)."""
         await reply("refused")
 
     @members.message(Command("homedoctor"), Args(1))
