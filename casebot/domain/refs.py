@@ -24,3 +24,16 @@ def parse_ref(text: str) -> int:
     if not 0 < number <= MAX_INT32:
         raise InvalidReference(text)
     return number
+
+
+def case_and_text(text: str, case_ids: list[int]) -> tuple[int | None, str]:
+    """A family member's "[C-0002] words": the case they named first, else their only case, and the
+    words; the case is None when they have several cases and named none (they are asked which)."""
+    first, _, rest = text.partition(" ")
+    try:
+        named: int | None = parse_ref(first)
+    except InvalidReference:
+        named = None
+    if named is not None and rest.strip():
+        return named, rest
+    return (case_ids[0] if len(case_ids) == 1 else None), text

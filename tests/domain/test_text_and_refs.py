@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from casebot.domain.numbers import MAX_INT32
-from casebot.domain.refs import format_ref, parse_ref
+from casebot.domain.refs import case_and_text, format_ref, parse_ref
 from casebot.domain.text import (
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
@@ -164,3 +164,21 @@ def test_a_name_longer_than_its_limit_is_refused() -> None:
 
 def test_the_limit_counts_only_what_is_kept() -> None:
     assert clean_name("\u200b" * 500 + "Ward 3", what="department", limit=10) == "Ward 3"
+
+
+@pytest.mark.parametrize(
+    ("text", "cases", "expected"),
+    [
+        ("Can we bring slides?", [4], (4, "Can we bring slides?")),
+        ("C-0007 Can we bring slides?", [4, 7], (7, "Can we bring slides?")),
+        ("c7 Dr Chen, Northside", [4, 7], (7, "Dr Chen, Northside")),
+        ("Can we bring slides?", [4, 7], (None, "Can we bring slides?")),
+        # A reference alone is the whole text, not a case with nothing to say.
+        ("C-0007", [7], (7, "C-0007")),
+        ("C-0007", [4, 7], (None, "C-0007")),
+    ],
+)
+def test_a_family_names_the_case_first_or_has_only_one(
+    text: str, cases: list[int], expected: tuple[int | None, str]
+) -> None:
+    assert case_and_text(text, cases) == expected

@@ -9,8 +9,8 @@ from aiogram.types import CallbackQuery, Message, User
 
 from casebot.db.models import Participant
 from casebot.domain.questions import Direction
-from casebot.domain.refs import parse_ref
-from casebot.errors import InvalidReference, InviteInvalid
+from casebot.domain.refs import case_and_text
+from casebot.errors import InviteInvalid
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
@@ -130,15 +130,7 @@ def family_router() -> Router:
         if not cases:
             await reply("family/no_case")
             return
-        first, _, rest = args[0].partition(" ")
-        case_id: int | None = cases[0].id if len(cases) == 1 else None
-        text = args[0]
-        try:
-            named = parse_ref(first)
-        except InvalidReference:
-            named = None
-        if named is not None and rest.strip():
-            case_id, text = named, rest
+        case_id, text = case_and_text(args[0], [case.id for case in cases])
         if case_id is None:
             await reply("family/ask_which_case", cases=cases)
             return

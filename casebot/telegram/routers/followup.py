@@ -15,8 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from casebot.db.models import Participant
 from casebot.domain.questions import Direction
-from casebot.domain.refs import parse_ref
-from casebot.errors import InvalidReference
+from casebot.domain.refs import case_and_text
 from casebot.services import Actor, Services
 from casebot.telegram.callbacks import ArrivalButton
 from casebot.telegram.context import Reply, drop_keyboard
@@ -69,15 +68,7 @@ def follow_up_router() -> Router:
         if not cases:
             await reply("family/no_case")
             return
-        first, _, rest = args[0].partition(" ")
-        case_id: int | None = cases[0].id if len(cases) == 1 else None
-        text = args[0]
-        try:
-            named = parse_ref(first)
-        except InvalidReference:
-            named = None
-        if named is not None and rest.strip():
-            case_id, text = named, rest
+        case_id, text = case_and_text(args[0], [case.id for case in cases])
         if case_id is None:
             await reply("family/home_doctor_which_case", cases=cases)
             return
