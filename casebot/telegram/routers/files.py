@@ -13,6 +13,7 @@ from casebot.services import Actor, Services
 from casebot.services.checklist import IncomingFile
 from casebot.telegram.callbacks import ReceiptButton
 from casebot.telegram.context import Reply, Runtime, drop_keyboard
+from casebot.telegram.routers.family import incoming_file
 
 FILE_COMMANDS = ("send", "opinion")
 ANY_FILE = F.document | F.photo | F.video | F.audio | F.voice | F.video_note | F.animation | F.sticker
@@ -20,18 +21,9 @@ TRANSLATED = frozenset({"translated", "translation"})
 
 
 def outgoing_file(message: Message) -> IncomingFile:
-    """The file of a coordinator's message; a kind the bot cannot re-send to the family is kept as
-    its own kind, which the service refuses with a readable answer."""
-    if message.document is not None:
-        d = message.document
-        return IncomingFile(d.file_id, d.file_unique_id, d.file_name, d.file_size, d.mime_type, "document")
-    if message.photo:
-        p = message.photo[-1]
-        return IncomingFile(p.file_id, p.file_unique_id, None, p.file_size, "image/jpeg", "photo")
-    if message.video is not None:
-        v = message.video
-        return IncomingFile(v.file_id, v.file_unique_id, v.file_name, v.file_size, v.mime_type, "video")
-    return IncomingFile("", "", None, None, None, "other")
+    """The file of a coordinator's message, read as a family's is; a message with no file at all is
+    kind "other", which the service refuses (as it does a kind the bot cannot re-send) readably."""
+    return incoming_file(message) or IncomingFile("", "", None, None, None, "other")
 
 
 def files_router() -> Router:
