@@ -70,9 +70,9 @@ async def populate(total: int, due: int) -> None:
     )
     await ChecklistItem.bulk_create(
         [
-            ChecklistItem(case_id=i, position=p, code=item.code, status_changed_at=opened)
+            ChecklistItem(case_id=i, position=p, code=code, status_changed_at=opened)
             for i in due_ids
-            for p, item in enumerate(DEFAULT_CHECKLIST, start=1)
+            for p, code in enumerate(DEFAULT_CHECKLIST, start=1)
         ]
     )
 
