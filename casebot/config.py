@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -57,6 +58,49 @@ def parse_days(value: Any) -> int:
 
 Days = Annotated[int, BeforeValidator(parse_days)]
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_weekday(value: Any) -> int:
+    """Read a day of the week as ISO's number (1 Monday … 7 Sunday): "monday", "mon", "Mon" or "1"."""
+    text = str(value).strip().lower()
+    if text.isdigit() and 1 <= int(text) <= 7:
+        return int(text)
+    for number, name in enumerate(_WEEKDAYS, start=1):
+        if len(text) >= 3 and name.startswith(text):
+            return number
+    raise ValueError(f"“{value}” is not a day of the week; use monday … sunday (or 1 … 7)")
+
+
+Weekday = Annotated[int, BeforeValidator(parse_weekday)]
+
+
+def parse_time_of_day(value: Any) -> str:
+    """Read a local time of day as HH:MM: "9:00", "09:00", "9"."""
+    text = str(value).strip()
+    hours, _, minutes = text.partition(":")
+    if hours.isdigit() and (minutes.isdigit() or not minutes) and len(minutes) in (0, 2):
+        hour, minute = int(hours), int(minutes or 0)
+        if hour < 24 and minute < 60:
+            return f"{hour:02d}:{minute:02d}"
+    raise ValueError(f"“{value}” is not a time of day; use HH:MM, such as 09:00")
+
+
+TimeOfDay = Annotated[str, BeforeValidator(parse_time_of_day)]
+
+
+def parse_switch(value: Any) -> bool:
+    """Read on/off (also true/false, yes/no, 1/0)."""
+    text = str(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"“{value}” is neither on nor off")
+
+
+Switch = Annotated[bool, BeforeValidator(parse_switch)]
+
 
 def _split_ids(value: Any) -> Any:
     if isinstance(value, str):
@@ -104,6 +148,12 @@ class Settings(BaseSettings):
     send_per_chat_interval: Duration = timedelta(seconds=1)
     send_group_per_minute: int = Field(default=20, ge=1, le=1000)
     send_concurrency: int = Field(default=8, ge=1, le=256)
+    # Weekly digests (issue 9): on the reader's local day and time; off disables them service-wide.
+    digest: Switch = True
+    digest_day: Weekday = 1
+    digest_time: TimeOfDay = "09:00"
+    # A folder of templates that override the packaged ones (same <locale>/<name>.j2 layout).
+    templates_dir: Path | None = None
     # Long polling: how many updates are handled at once (aiogram has no cap by default).
     max_concurrent_updates: int = Field(default=32, ge=1, le=1000)
 

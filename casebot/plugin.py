@@ -154,7 +154,7 @@ def setup_casebot(
     clock = clock or SystemClock()
     admin_ids = frozenset(settings.admin_ids)
     database = Database(settings.database_url)
-    renderer = Renderer()
+    renderer = Renderer(settings.templates_dir)
     services = build_services(settings, clock)
     known = KnownPeople(admin_ids)
     instance: CasebotInstance

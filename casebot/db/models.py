@@ -32,6 +32,11 @@ class Participant(Model):
     quiet_hours = fields.CharField(max_length=11, null=True)
     blocked = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
+    # The weekly digest (issue 9): whether this person wants it (/digest off|on), and when their
+    # next one is due (UTC; their local digest day and hour). None: not scheduled yet, the sweep
+    # schedules it. The sweep only reads participants whose digest is due.
+    digest_enabled = fields.BooleanField(default=True, db_default=True)
+    next_digest_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "participants"
@@ -333,6 +338,9 @@ class OutboxMessage(Model):
     )
     case_id: int | None
     kind = fields.CharField(max_length=40)
+    # 0: someone is waiting for it (a reply, a state change, a reminder); 1: bulk (the weekly
+    # digests). A sender takes every due row of priority 0 before any of priority 1.
+    priority = fields.SmallIntField(default=0, db_default=0)
     payload: dict[str, Any] = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=10, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)

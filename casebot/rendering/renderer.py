@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal
 from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
+    TemplateSyntaxError,
     pass_context,
     select_autoescape,
 )
@@ -26,6 +32,9 @@ from jinja2.runtime import Context
 
 from casebot.domain.readiness import is_placeholder_name
 from casebot.domain.refs import format_ref
+from casebot.errors import CasebotError
+
+log = logging.getLogger("casebot.rendering")
 
 TELEGRAM_TEXT_LIMIT = 4096
 FALLBACK_LOCALE = "en"
@@ -164,10 +173,58 @@ def _split(tokens: list[_Token], limit: int) -> list[str]:
     return parts
 
 
-def _local_time(moment: datetime | None, zone: str = "UTC") -> str:
-    if moment is None:
+def _babel_locale(context: Context) -> str:
+    return str(context.get("locale", FALLBACK_LOCALE)).replace("-", "_")
+
+
+def _moment(value: str | datetime) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@pass_context
+def _local_time(context: Context, moment: str | datetime | None, zone: str | None = None) -> str:
+    """``{{ moment|local_time }}``: a date and time of day in the reader's time zone (the render's
+    ``zone``, or the one given) and their locale's form: Dec 3, 2026, 9:00 AM / 3 дек. 2026 г.,
+    09:00 / 2026年12月3日 09:00."""
+    if moment is None or moment == "":
         return "—"
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    local = _moment(moment).astimezone(ZoneInfo(zone or str(context.get("zone") or "UTC")))
+    return _format_moment(local, _babel_locale(context))
+
+
+@functools.cache
+def _datetime_pattern(locale: str) -> tuple[str, str]:
+    """The locale Babel knows (English for another), and its pattern joining a date and a time."""
+    try:
+        known = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        known = Locale.parse(FALLBACK_LOCALE)
+    joiner = str(known.datetime_formats.get("medium", "{1} {0}"))
+    return str(known), joiner
+
+
+def _format_moment(local: datetime, locale: str) -> str:
+    name, joiner = _datetime_pattern(locale)
+    day = format_date(local.date(), format="medium", locale=name)
+    time_of_day = format_time(local.timetz(), format="short", locale=name)
+    return joiner.replace("{1}", day).replace("{0}", time_of_day)
+
+
+@pass_context
+def _duration(context: Context, value: timedelta | float) -> str:
+    """``{{ delta|duration }}``: a rounded span of time in words (3 days / 3 дня / 3天)."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    name, _ = _datetime_pattern(_babel_locale(context))
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.0, locale=name)
+
+
+@pass_context
+def _number(context: Context, value: float) -> str:
+    """``{{ n|number }}``: a number with the locale's grouping (12,345 / 12 345 / 12,345)."""
+    name, _ = _datetime_pattern(_babel_locale(context))
+    return format_decimal(value, locale=name)
 
 
 @pass_context
@@ -179,7 +236,7 @@ def _long_date(context: Context, value: str | date | datetime | None) -> str:
     day = value.date() if isinstance(value, datetime) else value
     if isinstance(day, str):
         day = date.fromisoformat(day)
-    locale = str(context.get("locale", FALLBACK_LOCALE)).replace("-", "_")
+    locale = _babel_locale(context)
     try:
         return format_date(day, format="long", locale=locale)
     except (UnknownLocaleError, ValueError):
@@ -209,24 +266,65 @@ def _plural(context: Context, number: float, *, other: str, **forms: str) -> str
     return forms.get(form, other)
 
 
-class Renderer:
-    """Renders ``<locale>/<name>.j2``, falling back to English when a locale lacks a template."""
+class TemplateOverrideError(CasebotError):
+    """An operator's template (CASEBOT_TEMPLATES_DIR) that cannot be used; names the file and line."""
 
-    def __init__(self) -> None:
-        root = files("casebot.templates")
-        self.env = Environment(
-            loader=FileSystemLoader(str(root)),
+
+class Renderer:
+    """Renders ``<locale>/<name>.j2``, falling back to English when a locale lacks a template.
+
+    ``overrides`` is an operator's folder with the same layout (CASEBOT_TEMPLATES_DIR): a template
+    there replaces the packaged one of the same path. Every override is compiled when the renderer
+    is built, so a syntax error stops start-up with its file and line; an override that fails
+    while rendering (a variable it should not use) is logged and the packaged text is sent instead.
+    """
+
+    def __init__(self, overrides: str | Path | None = None) -> None:
+        packaged = FileSystemLoader(str(files("casebot.templates")))
+        self.packaged_env = self._environment(packaged)
+        self.overrides = Path(overrides) if overrides is not None else None
+        if self.overrides is None:
+            self.env = self.packaged_env
+        else:
+            if not self.overrides.is_dir():
+                raise TemplateOverrideError(f"CASEBOT_TEMPLATES_DIR: {self.overrides} is not a folder.")
+            self.env = self._environment(ChoiceLoader([FileSystemLoader(str(self.overrides)), packaged]))
+            self._check_overrides()
+
+    @staticmethod
+    def _environment(loader: BaseLoader) -> Environment:
+        env = Environment(
+            loader=loader,
             autoescape=select_autoescape(default=True, default_for_string=True, enabled_extensions=("j2",)),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.filters["ref"] = format_ref
-        self.env.filters["local_time"] = _local_time
-        self.env.filters["plural"] = _plural
-        self.env.filters["long_date"] = _long_date
-        self.env.tests["placeholder_name"] = is_placeholder_name
+        env.filters["ref"] = format_ref
+        env.filters["local_time"] = _local_time
+        env.filters["plural"] = _plural
+        env.filters["long_date"] = _long_date
+        env.filters["duration"] = _duration
+        env.filters["number"] = _number
+        env.tests["placeholder_name"] = is_placeholder_name
+        return env
+
+    def _check_overrides(self) -> None:
+        assert self.overrides is not None
+        for path in sorted(self.overrides.rglob("*.j2")):
+            name = path.relative_to(self.overrides).as_posix()
+            try:
+                self.env.get_template(name)
+            except TemplateSyntaxError as error:
+                raise TemplateOverrideError(
+                    f"CASEBOT_TEMPLATES_DIR: {path}, line {error.lineno}: {error.message}"
+                ) from None
+            except UnicodeDecodeError:
+                raise TemplateOverrideError(f"CASEBOT_TEMPLATES_DIR: {path} is not UTF-8 text.") from None
+
+    def _overridden(self, path: str) -> bool:
+        return self.overrides is not None and (self.overrides / path).is_file()
 
     def _template_name(self, locale: str, name: str) -> str:
         for candidate in (locale, FALLBACK_LOCALE):
@@ -235,6 +333,8 @@ class Renderer:
                 self.env.get_template(path)
             except TemplateNotFound:
                 continue
+            if candidate != locale:
+                _warn_missing(locale, name)
             return path
         raise TemplateNotFound(name)
 
@@ -246,25 +346,61 @@ class Renderer:
             return False
         return True
 
-    def render(self, locale: str, name: str, **context: Any) -> str:
-        """One message as Telegram HTML (user text escaped), blank lines squeezed."""
-        text = self.env.get_template(self._template_name(locale, name)).render(locale=locale, **context)
-        lines = [line.rstrip() for line in text.strip().split("\n")]
-        squeezed: list[str] = []
-        for line in lines:
-            if line or (squeezed and squeezed[-1]):
-                squeezed.append(line)
-        return "\n".join(squeezed)
+    def render(self, locale: str, name: str, *, zone: str | None = None, **context: Any) -> str:
+        """One message as Telegram HTML (user text escaped), blank lines squeezed. Times are shown
+        in ``zone`` (the reader's time zone; UTC when not given)."""
+        context.setdefault("zone", zone or "UTC")
+        path = self._template_name(locale, name)
+        try:
+            text = self.env.get_template(path).render(locale=locale, **context)
+        except Exception as error:
+            if not self._overridden(path):
+                raise
+            log.error(
+                "the override of %s failed to render (%s); the packaged text is sent instead",
+                path,
+                type(error).__name__,
+            )
+            text = self.packaged_env.get_template(path).render(locale=locale, **context)
+        return _squeeze(text)
 
-    def render_parts(self, locale: str, name: str, **context: Any) -> list[str]:
+    def render_parts(self, locale: str, name: str, *, zone: str | None = None, **context: Any) -> list[str]:
         """A message split into Telegram-sized parts."""
-        return split_message(self.render(locale, name, **context))
+        return split_message(self.render(locale, name, zone=zone, **context))
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         """A short plain label (a button, a command description) from ``labels.j2``'s macros."""
-        module = self.env.get_template(self._template_name(locale, "labels")).module
-        macro = getattr(module, key, None)
+        try:
+            return self._label(self.env, locale, key, context)
+        except Exception as error:
+            if not self._overridden(f"{locale}/labels.j2") and not self._overridden("en/labels.j2"):
+                raise
+            log.error("an overridden label %s failed to render (%s)", key, type(error).__name__)
+            return self._label(self.packaged_env, locale, key, context)
+
+    def _label(self, env: Environment, locale: str, key: str, context: dict[str, Any]) -> str:
+        try:
+            module = env.get_template(f"{locale}/labels.j2").module
+        except TemplateNotFound:
+            module = None
+        macro = getattr(module, key, None) if module is not None else None
         if macro is None:
-            module = self.env.get_template(f"{FALLBACK_LOCALE}/labels.j2").module
-            macro = getattr(module, key)
+            _warn_missing(locale, f"labels.{key}")
+            macro = getattr(env.get_template(f"{FALLBACK_LOCALE}/labels.j2").module, key)
         return html.unescape(str(macro(**context)).strip())
+
+
+def _squeeze(text: str) -> str:
+    """Trailing spaces off, blank lines squeezed to one, none at either end."""
+    lines = [line.rstrip() for line in text.strip().split("\n")]
+    squeezed: list[str] = []
+    for line in lines:
+        if line or (squeezed and squeezed[-1]):
+            squeezed.append(line)
+    return "\n".join(squeezed)
+
+
+@functools.cache
+def _warn_missing(locale: str, name: str) -> None:
+    """Say once per text that a locale lacks it (the reader gets English)."""
+    log.warning("no %s text for %s: English is sent instead", locale, name)

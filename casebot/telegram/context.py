@@ -134,14 +134,20 @@ class Reply:
     message: Message | None
     renderer: Renderer
     locale: str
+    zone: str = "UTC"  # the reader's time zone: times in the text are shown in it
 
     def in_locale(self, locale: str) -> Reply:
         """The same reply in another language (right after someone changed theirs)."""
-        return Reply(self.message, self.renderer, locale)
+        return Reply(self.message, self.renderer, locale, self.zone)
+
+    def in_zone(self, zone: str) -> Reply:
+        """The same reply for another time zone (right after someone changed theirs)."""
+        return Reply(self.message, self.renderer, self.locale, zone)
 
     def text(self, name: str, **context: Any) -> str:
         """A rendered template, for a notice on a button or an edit."""
-        return self.renderer.render(self.locale, name, **context)
+        zone = context.pop("zone", None) or self.zone
+        return self.renderer.render(self.locale, name, zone=zone, **context)
 
     def label(self, key: str, **context: Any) -> str:
         """A short label from labels.j2."""
@@ -155,7 +161,8 @@ class Reply:
         if self.message is None:
             return
         message = self.message
-        parts = self.renderer.render_parts(self.locale, name, **context)
+        zone = context.pop("zone", None) or self.zone
+        parts = self.renderer.render_parts(self.locale, name, zone=zone, **context)
         for index, part in enumerate(parts):
             markup = reply_markup if index == len(parts) - 1 else None
             await with_retry(partial(message.answer, part, parse_mode=ParseMode.HTML, reply_markup=markup))
@@ -359,7 +366,7 @@ class CasebotGate(BaseMiddleware):
             message = event.message
         data.update(
             runtime=runtime,
-            reply=Reply(message, runtime.renderer, locale),
+            reply=Reply(message, runtime.renderer, locale, participant.timezone if participant else "UTC"),
             services=runtime.services,
             renderer=runtime.renderer,
             participant=participant,

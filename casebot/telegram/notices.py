@@ -37,9 +37,9 @@ def notice_composer(renderer: Renderer) -> Compose:
         file = attachment(payload)
         markup = for_notice(row.kind, payload, renderer, person.locale)
         if file is None:
-            parts = renderer.render_parts(person.locale, f"notices/{row.kind}", **context)
+            parts = renderer.render_parts(person.locale, f"notices/{row.kind}", zone=person.timezone, **context)
             return Outgoing(parts, markup)
-        text = renderer.render(person.locale, f"notices/{row.kind}", **context)
+        text = renderer.render(person.locale, f"notices/{row.kind}", zone=person.timezone, **context)
         first, *rest = split_message(text, CAPTION_LIMIT)
         rest = split_message("\n".join(rest)) if rest else []
         return Outgoing([first, *rest], markup, file)
