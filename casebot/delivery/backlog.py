@@ -1,4 +1,4 @@
-"""The rows one sender holds on lease: queued by id, taken one at a time per recipient, leases kept fresh."""
+"""The rows one sender holds on lease: queued by priority and id, taken one at a time per recipient, leases kept fresh."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 
 from casebot.clock import Clock
 from casebot.db.models import OutboxMessage, Participant
-from casebot.delivery.store import OutboxStore
+from casebot.delivery.store import URGENT, OutboxStore
 
 
 @dataclass(eq=False)
@@ -45,10 +45,15 @@ class Backlog:
         """Rows waiting in the queue (not those being sent)."""
         return len(self._queue)
 
-    async def claim(self, count: int) -> tuple[int, list[Item]]:
+    @property
+    def holds_bulk(self) -> bool:
+        """Whether bulk rows (digests) wait in the queue: an urgent row may be due behind them."""
+        return any(item.row.priority > URGENT for item in self._queue)
+
+    async def claim(self, count: int, *, urgent_only: bool = False) -> tuple[int, list[Item]]:
         """Claim up to ``count`` due rows and queue them. Returns how many were claimed, and those
         whose recipient is already known to have blocked the bot (held, not queued)."""
-        rows, until = await self.store.claim(count)
+        rows, until = await self.store.claim(count, urgent_only=urgent_only)
         if not rows:
             return 0, []
         if self._renew_at is None:
@@ -96,7 +101,8 @@ class Backlog:
         self._busy.discard(item.participant_id)
 
     def requeue(self, item: Item) -> None:
-        bisect.insort(self._queue, item, key=lambda queued: queued.row.id)
+        """Queue the row in its place: urgent rows before bulk ones, by id within each."""
+        bisect.insort(self._queue, item, key=lambda queued: (queued.row.priority, queued.row.id))
 
     def settled(self, item: Item) -> None:
         """The row's outcome is recorded: it is no longer held."""

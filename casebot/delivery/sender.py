@@ -5,8 +5,11 @@ How a row moves (the table side is ``store.py``, the rows held by one drain ``ba
 meaning of Telegram's answers ``policy.py``, the pauses ``pacing.py``, Telegram's rate limits
 ``limiter.py``):
 
-- claimed: the sender takes a batch of due rows on a lease and queues them by id; the lease is
-  renewed while they wait. One row at a time per recipient, in order.
+- claimed: the sender takes a batch of due rows on a lease and queues them, urgent rows (priority
+  0: replies, state changes, reminders) before bulk ones (priority 1: the weekly digests), by id
+  within each; the lease is renewed while they wait. While bulk rows wait, urgent rows are looked
+  for every ``urgent_poll`` seconds (and at once on ``wake``) and go to the front of the queue.
+  One row at a time per recipient, in order.
 - checked: right before a row's first part goes, the recipient is read afresh and the ``check``
   hook decides: deliver (with this payload), drop (the row dies unsent, no attempt) or postpone
   (due again later, no attempt). A recipient marked blocked meanwhile: the row dies.
@@ -107,6 +110,7 @@ class OutboxSender:
         on_blocked: OnBlocked | None = None,
         on_dead: OnDead | None = None,
         poll_interval: float = 1.0,
+        urgent_poll: float = 0.5,
         limits: SendLimits | None = None,
         lease: timedelta = LEASE,
         max_attempts: int = MAX_ATTEMPTS,
@@ -132,6 +136,7 @@ class OutboxSender:
         self.on_blocked = on_blocked
         self.on_dead = on_dead
         self.poll_interval = poll_interval
+        self.urgent_poll = urgent_poll
         self.limits = limits or SendLimits()
         self.limiter = SendLimiter(self.limits, monotonic=monotonic)
         self.batch_size = batch_size or max(20, 4 * self.limits.concurrency, int(2 * self.limits.rate))
@@ -152,6 +157,7 @@ class OutboxSender:
         self._backlog = Backlog(self.store, clock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._claim_now = False
+        self._urgent_poll_at = 0.0
         self._drained = 0
 
     @classmethod
@@ -277,6 +283,13 @@ class OutboxSender:
                 last_claim_full = claimed >= wanted
                 if not claimed and not backlog and not self._tasks:
                     return
+            elif backlog.holds_bulk and (self._claim_now or self.monotonic() >= self._urgent_poll_at):
+                # Digests fill the queue: look for urgent rows (queued here or by another instance)
+                # now and then, so that they go ahead of the digests instead of after them.
+                self._claim_now = False
+                self._urgent_poll_at = self.monotonic() + self.urgent_poll
+                _, blocked = await backlog.claim(self.batch_size, urgent_only=True)
+                await self._drop_blocked(blocked)
             if backlog or self._tasks:
                 await self._step()
 

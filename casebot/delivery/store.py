@@ -24,12 +24,17 @@ MAX_ATTEMPTS = 10
 LEASE = timedelta(seconds=60)
 """How long a claim holds a row; the sender renews it while the row waits in its queue."""
 BLOCKED = "recipient has blocked the bot"
+URGENT = 0
+"""The priority of a message someone is waiting for: a reply, a state change, a reminder."""
+BULK = 1
+"""The priority of bulk messages (the weekly digests): sent when nothing urgent is due."""
 
 _CLAIM_POSTGRES = """
 WITH due AS (
     SELECT id FROM outbox
     WHERE status = 'pending' AND available_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
-    ORDER BY id
+      AND priority <= $5
+    ORDER BY priority, id
     LIMIT $4
     FOR UPDATE SKIP LOCKED
 )
@@ -62,15 +67,20 @@ class OutboxStore:
 
     # --- claims -------------------------------------------------------------------------------
 
-    async def claim(self, count: int) -> tuple[list[OutboxMessage], datetime]:
-        """Claim up to ``count`` due rows, oldest first; return them and when their lease ends."""
+    async def claim(self, count: int, *, urgent_only: bool = False) -> tuple[list[OutboxMessage], datetime]:
+        """Claim up to ``count`` due rows, urgent ones (priority 0) first and then bulk ones (the
+        digests), oldest first within each; ``urgent_only`` leaves bulk rows alone. Return the rows
+        and when their lease ends."""
+        most = URGENT if urgent_only else BULK
         now = self.clock.now()
         until = now + self.lease
         if count <= 0:
             return [], until
         connection = OutboxMessage._meta.db
         if connection.capabilities.dialect == "postgres":
-            _, records = await connection.execute_query(_CLAIM_POSTGRES, [self.instance, until, now, count])
+            _, records = await connection.execute_query(
+                _CLAIM_POSTGRES, [self.instance, until, now, count, most]
+            )
             ids = [int(record["id"]) for record in records]
         else:
             # SQLite has no SKIP LOCKED: select candidates, then claim them by compare-and-set
@@ -78,9 +88,9 @@ class OutboxStore:
             # instance on the same file therefore never takes a row the first one holds.
             unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
             due = (
-                OutboxMessage.filter(status=OutboxStatus.PENDING, available_at__lte=now)
+                OutboxMessage.filter(status=OutboxStatus.PENDING, available_at__lte=now, priority__lte=most)
                 .filter(unclaimed)
-                .order_by("id")
+                .order_by("priority", "id")
                 .limit(count)
             )
             ids = cast(list[int], await due.values_list("id", flat=True))
@@ -98,7 +108,7 @@ class OutboxStore:
                 )
         if not ids:
             return [], until
-        return list(await OutboxMessage.filter(id__in=ids).order_by("id")), until
+        return list(await OutboxMessage.filter(id__in=ids).order_by("priority", "id")), until
 
     async def renew(self, ids: list[int]) -> datetime:
         """Extend the lease on rows this instance still holds; return when it now ends."""
