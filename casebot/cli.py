@@ -117,6 +117,36 @@ async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
     return result
 
 
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from casebot.clock import SystemClock
+    from casebot.db.database import Database
+    from casebot.plugin import build_services
+    from casebot.services.base import SYSTEM
+    from casebot.services.exports import ExportService
+
+    try:
+        # A one-shot command: nothing else runs on its loop for a blocking write to hold up.
+        out = open(args.csv, "w", encoding="utf-8", newline="")  # noqa: ASYNC230, SIM115
+    except OSError as error:
+        print(f"casebot: cannot write {args.csv}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    try:
+        await database.open()
+        with database.bound():
+            exports = ExportService(build_services(settings, SystemClock()).views.config)
+            total = await exports.count(SYSTEM)
+            with tqdm(total=total, unit="case", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+                written = await exports.write_csv(SYSTEM, out, progress=bar.update)
+    finally:
+        out.close()
+        await database.close()
+    print(f"casebot: wrote {written} cases to {args.csv}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per job."""
     parser = argparse.ArgumentParser(prog="casebot", description=__doc__)
@@ -127,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=_demo
     )
     commands.add_parser("migrate", help="apply the database migrations").set_defaults(func=_migrate)
+    export = commands.add_parser("export", help="write every case as CSV (no names or medical texts)")
+    export.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+    export.set_defaults(func=_export)
     make = commands.add_parser("makemigrations", help="(developers) write a migration for model changes")
     make.add_argument("name", nargs="?", default=None, help="a short name for the migration")
     make.set_defaults(func=_makemigrations)

@@ -32,6 +32,7 @@ from casebot.telegram.routers.coordinator import (
     refusal_router,
     staff_button_refusal_router,
 )
+from casebot.telegram.routers.exports import exports_router
 from casebot.telegram.routers.fallback import fallback_router, unknown_button_router
 from casebot.telegram.routers.family import family_router
 from casebot.telegram.routers.files import files_router
@@ -98,6 +99,7 @@ def casebot_router(runtime: Runtime, clock: Clock, alerts: AdminAlerts) -> Route
         staff_reminders_router(),
         outcomes_router(clock),
         coordinator_router(clock),
+        exports_router(refuse_others=runtime.standalone),
         files_router(),
         admin_router(),
         staff_button_refusal_router(),

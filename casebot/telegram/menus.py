@@ -19,7 +19,8 @@ FAMILY_MENU = (
 )  # fmt: skip
 COORDINATOR_MENU = (
     "cases", "case", "newcase", "invite", "advance", "hospital", "outcome", "received", "waive",
-    "additem", "arriving", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "help",
+    "additem", "arriving", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "export",
+    "help",
 )  # fmt: skip
 ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")
 
