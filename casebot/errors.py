@@ -13,19 +13,33 @@ class ItemRef(NamedTuple):
     title: str
 
 
+_RESERVED_FIELDS = frozenset({"args", "key", "message", "template"})
+
+
 class CasebotError(Exception):
     """A failure a coordinator or family member can read and act on.
 
-    ``message`` is plain text safe to show the person who made the request;
-    it never contains another family's data.
+    ``message`` is plain English text safe to show the person who made the request (the CLI
+    prints it; logs never do); it never contains another family's data. ``template`` names
+    templates/<locale>/errors/<template>.j2, which says the same in the person's language: a
+    class that always says one thing sets it on the class; a generic one is given it as ``key``,
+    with the values its sentence needs as keyword ``fields`` (kept on the error, so
+    :meth:`context` hands them to the template).
     """
 
     #: A template under templates/<locale>/errors/ that says the same in the person's language.
     template: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, key: str | None = None, **fields: object) -> None:
         super().__init__(message)
         self.message = message
+        if key is not None:
+            self.template = key
+        reserved = _RESERVED_FIELDS.intersection(fields)
+        if reserved:
+            raise TypeError(f"an error's fields cannot be named {sorted(reserved)}")
+        for name, value in fields.items():
+            setattr(self, name, value)
 
     def context(self) -> dict[str, Any]:
         """What the error's template may show: the error's own fields."""
@@ -35,21 +49,27 @@ class CasebotError(Exception):
 class CaseNotFound(CasebotError):
     """No case with that reference, or none this person may see (the two are deliberately the same)."""
 
+    template = "case_not_found"
+
     def __init__(self, reference: str) -> None:
         super().__init__(f"There is no case {reference}.")
         self.reference = reference
 
 
 class InvalidReference(CasebotError):
-    """A case reference that is not of the form C-0042."""
+    """A case reference that is not of the form C-0042 (``reference``: what was typed, cut short)."""
+
+    template = "invalid_reference"
 
     def __init__(self, reference: str) -> None:
         super().__init__(f"“{reference[:20]}” is not a case reference. A reference looks like C-0042.")
-        self.reference = reference
+        self.reference = reference[:20]
 
 
 class TransitionNotAllowed(CasebotError):
     """The case cannot move from its state to the one asked for."""
+
+    template = "transition_not_allowed"
 
     def __init__(self, state: str, target: str, allowed: tuple[str, ...]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none (the case is finished)"
@@ -60,12 +80,14 @@ class TransitionNotAllowed(CasebotError):
 
 
 class UnknownState(CasebotError):
-    """A word that names no state of a case."""
+    """A word that names no state of a case (``word``: what was typed, cut short)."""
+
+    template = "unknown_state"
 
     def __init__(self, word: str, allowed: tuple[str, ...]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none (the case is finished)"
         super().__init__(f"“{word[:30]}” is not a state. Allowed next states: {allowed_text}.")
-        self.word = word
+        self.word = word[:30]
         self.allowed = allowed
 
 
@@ -120,32 +142,44 @@ class CaseClosed(CasebotError):
 
 
 class ItemNotFound(CasebotError):
-    """A checklist item number that the case does not have."""
+    """A checklist item number that the case does not have (``item``: what was typed, cut short)."""
+
+    template = "item_not_found"
 
     def __init__(self, reference: str, item: str, count: int) -> None:
         super().__init__(f"{reference} has no checklist item “{item[:20]}”. Items are numbered 1 to {count}.")
         self.reference = reference
-        self.item = item
+        self.item = item[:20]
+        self.count = count
 
 
 class QuestionNotFound(CasebotError):
-    """A question number that the case does not have."""
+    """A question number that the case does not have (``question``: what was typed, cut short)."""
+
+    template = "question_not_found"
 
     def __init__(self, reference: str, question: str) -> None:
         super().__init__(f"{reference} has no question “{question[:20]}”.")
         self.reference = reference
-        self.question = question
+        self.question = question[:20]
 
 
 class QuestionAlreadyAnswered(CasebotError):
     """An answer to a question that already has one."""
 
+    template = "question_already_answered"
+
     def __init__(self, reference: str, number: int) -> None:
         super().__init__(f"Question {number} of {reference} is already answered.")
+        self.reference = reference
+        self.number = number
 
 
 class InvalidText(CasebotError):
-    """Text that is empty or longer than the bot can keep and show."""
+    """Text that is empty or longer than the bot can keep and show; ``key`` names the template."""
+
+    def __init__(self, message: str, *, key: str, **fields: object) -> None:
+        super().__init__(message, key=key, **fields)
 
 
 class ReasonRequired(CasebotError):
@@ -159,7 +193,8 @@ class ReasonRequired(CasebotError):
         self.target = target
 
 
-_INVITE_MESSAGES = {
+#: Why an invite is refused, in English; each reason has the template ``invite_<reason>``.
+INVITE_MESSAGES = {
     "unknown": "This invite link is not valid. Please ask your coordinator for a new one.",
     "used": "This invite link was already used. Please ask your coordinator for a new one.",
     "expired": "This invite link has expired. Please ask your coordinator for a new one.",
@@ -170,17 +205,25 @@ class InviteInvalid(CasebotError):
     """An invite token that is unknown, already used or expired (``reason``)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(_INVITE_MESSAGES[reason])
+        super().__init__(INVITE_MESSAGES[reason], key=f"invite_{reason}")
         self.reason = reason
-        self.template = f"invite_{reason}"
 
 
 class NotAllowed(CasebotError):
-    """The person may not do this; nothing was changed."""
+    """The person may not do this; nothing was changed. ``key`` names the template."""
+
+    def __init__(self, message: str, *, key: str, **fields: object) -> None:
+        super().__init__(message, key=key, **fields)
 
 
 class InvalidInput(CasebotError):
-    """Any other malformed value from a person (a time zone, a date, a duration)."""
+    """Any other malformed value from a person (a time zone, a date, a duration).
+
+    ``key`` names the template; what the person typed is kept cut short, as in ``message``.
+    """
+
+    def __init__(self, message: str, *, key: str, **fields: object) -> None:
+        super().__init__(message, key=key, **fields)
 
 
 class Unavailable(Exception):

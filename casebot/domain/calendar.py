@@ -200,9 +200,13 @@ def parse_until(text: str, now: datetime, zone: str) -> datetime:
     if relative is not None:
         digits, unit = relative.group(1).lstrip("0"), relative.group(2)
         if len(digits) > _MAX_DIGITS or int(digits or 0) * _UNITS[unit] > MAX_AHEAD:
-            raise InvalidInput("That is more than a year away. Give a time within the next year.")
+            raise InvalidInput(
+                "That is more than a year away. Give a time within the next year.", key="time_too_far"
+            )
         if not digits:
-            raise InvalidInput(f"{shown} is no time at all. Give at least 1h or 1d.")
+            raise InvalidInput(
+                f"{shown} is no time at all. Give at least 1h or 1d.", key="no_time", shown=shown
+            )
         return now + int(digits) * _UNITS[unit]
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
@@ -210,13 +214,23 @@ def parse_until(text: str, now: datetime, zone: str) -> datetime:
         except ValueError:
             continue
         if local.date() < now.date() - timedelta(days=2):
-            raise InvalidInput(f"{shown} is already past. Give a later date.")
+            raise InvalidInput(
+                f"{shown} is already past. Give a later date.", key="date_past", day=local.date()
+            )
         if local.date() > now.date() + MAX_AHEAD + timedelta(days=2):
-            raise InvalidInput("That is more than a year away. Give a date within the next year.")
+            raise InvalidInput(
+                "That is more than a year away. Give a date within the next year.", key="date_too_far"
+            )
         moment = local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
         if moment <= now:
-            raise InvalidInput(f"{shown} is already past. Give a later date.")
+            raise InvalidInput(f"{shown} is already past. Give a later date.", key="moment_past", shown=shown)
         if moment > now + MAX_AHEAD:
-            raise InvalidInput("That is more than a year away. Give a date within the next year.")
+            raise InvalidInput(
+                "That is more than a year away. Give a date within the next year.", key="date_too_far"
+            )
         return moment
-    raise InvalidInput(f"“{shown}” is not a date I can read. Use 1d, 3d, 2w, or a date like 2026-12-01.")
+    raise InvalidInput(
+        f"“{shown}” is not a date I can read. Use 1d, 3d, 2w, or a date like 2026-12-01.",
+        key="until_unreadable",
+        shown=shown,
+    )

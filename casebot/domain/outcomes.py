@@ -45,6 +45,8 @@ _WORDS = {
 class OutcomeNotFitting(CasebotError):
     """An outcome the case cannot take in its state; the message names those it can."""
 
+    template = "outcome_not_fitting"
+
     def __init__(
         self, reference: str, outcome: Outcome, state: CaseState, fitting: tuple[Outcome, ...]
     ) -> None:
@@ -65,6 +67,8 @@ class OutcomeNotFitting(CasebotError):
 
 class OutcomeReasonRequired(CasebotError):
     """needs_more and declined keep the hospital's reason."""
+
+    template = "outcome_reason_required"
 
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(f"The outcome {_WORDS[outcome]} needs the hospital's reason; please add it.")

@@ -36,11 +36,11 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
         return None
     match = _WINDOW.match(text)
     if match is None:
-        raise InvalidInput("Quiet hours look like 21:00-09:00 (or “off” for none).")
+        raise InvalidInput("Quiet hours look like 21:00-09:00 (or “off” for none).", key="quiet_hours_shape")
     h1, m1, h2, m2 = (int(group or 0) for group in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise InvalidInput("Quiet hours need real times of day, like 21:00-09:00.")
+        raise InvalidInput("Quiet hours need real times of day, like 21:00-09:00.", key="quiet_hours_times")
     window = QuietHours(time(h1, m1), time(h2, m2))
     if window.start == window.end:
-        raise InvalidInput("Quiet hours must start and end at different times.")
+        raise InvalidInput("Quiet hours must start and end at different times.", key="quiet_hours_same")
     return window

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Literal, get_args
 
 from casebot.domain.calendar import HOSPITAL_ZONE, BusinessCalendar
 from casebot.domain.outcomes import review_due_at, review_started_at
@@ -40,6 +41,24 @@ class Audience(StrEnum):
 
     FAMILY = "family"
     COORDINATOR = "coordinator"
+
+
+Why = Literal[
+    "records_missing",
+    "records_awaited",
+    "question_unanswered",
+    "reminders_unanswered",
+    "if_still_unanswered",
+    "hospital_unanswered",
+    "hospital_may_be_late",
+    "review_overdue",
+    "check_in_round",
+    "opinion_unconfirmed",
+    "opinion_still_unconfirmed",
+    "no_activity",
+]
+"""Why a reminder is scheduled, as a code; /reminders puts it in the reader's words."""
+WHY: frozenset[str] = frozenset(get_args(Why))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +115,18 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Reminder:
-    """One reminder: its kind, who gets it, its cycle key, when it is due, and what it says."""
+    """One reminder: its kind, who gets it, its cycle key, when it is due, and why.
+
+    ``why`` is one of :data:`WHY`, a code that templates/<locale>/staff/reminders.j2 puts in words
+    with the values of ``payload`` (the question's number, the days, the check-in's round).
+    """
 
     kind: str
     audience: Audience
     key: str
     due_at: datetime
     payload: dict[str, object]
-    why: str
+    why: Why
     member: int | None = None
     """A family reminder for this one member only (the participant id), not the whole family."""
 
@@ -129,7 +152,7 @@ def _repeating(
     now: datetime,
     base_key: str,
     payload: dict[str, object],
-    why: str,
+    why: Why,
 ) -> list[Reminder]:
     """A family reminder every ``every`` from ``anchor``, and one escalation to the coordinator
     once ``escalate_after`` reminders have gone unanswered. Returns the due one(s) and the next."""
@@ -147,7 +170,7 @@ def _repeating(
                 f"{base_key}:escalated",
                 anchor + every * (escalate_after + 1),
                 {**payload, "reminders": escalate_after},
-                f"{escalate_after} reminders went unanswered",
+                "reminders_unanswered",
             )
         )
     found.append(Reminder(kind, Audience.FAMILY, f"{base_key}:{done + 1}", next_at, payload, why))
@@ -155,7 +178,7 @@ def _repeating(
         at = anchor + every * (escalate_after + 1)
         found.append(
             Reminder(
-                escalation, Audience.COORDINATOR, f"{base_key}:escalated", at, payload, "if still unanswered"
+                escalation, Audience.COORDINATOR, f"{base_key}:escalated", at, payload, "if_still_unanswered"
             )
         )
     return found
@@ -180,7 +203,7 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
                 now=now,
                 base_key=f"question:{case}:{question.number}",
                 payload={"case_id": case, "number": question.number},
-                why=f"the hospital's question Q{question.number} is unanswered",
+                why="question_unanswered",
             )
     found += _hospital_chase(facts, policy, now)
     if facts.state == CaseState.UNDER_REVIEW:
@@ -196,7 +219,7 @@ def _candidates(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminde
             f"stale:{case}:{_stamp(facts.last_activity_at)}",
             stale_at,
             {"case_id": case, "days": policy.stale_after.days},
-            f"no activity for {policy.stale_after.days} days",
+            "no_activity",
         )
     )
     return found
@@ -226,7 +249,7 @@ def _missing_records(facts: CaseFacts, policy: Policy, now: datetime) -> list[Re
                 f"missing:{case}:{_stamp(anchor)}:awaited",
                 ends,
                 {"case_id": case, "items": list(facts.missing_items)},
-                "records are coming by link or courier; reminders resume after their date",
+                "records_awaited",
             )
         ]
     return _repeating(
@@ -238,7 +261,7 @@ def _missing_records(facts: CaseFacts, policy: Policy, now: datetime) -> list[Re
         now=now,
         base_key=f"missing:{case}:{_stamp(anchor)}",
         payload={"case_id": case, "items": due_items},
-        why="records are missing",
+        why="records_missing",
     )
 
 
@@ -258,8 +281,11 @@ def parse_arrival_route(text: str) -> ArrivalRoute:
     try:
         return ArrivalRoute(text.strip().lower())
     except ValueError:
+        shown = text.strip()[:20]
         raise InvalidInput(
-            f"“{text.strip()[:20]}” is not a way a record arrives. Use link or courier."
+            f"“{shown}” is not a way a record arrives. Use link or courier.",
+            key="arrival_route_unknown",
+            shown=shown,
         ) from None
 
 
@@ -270,11 +296,17 @@ def parse_arrival_date(text: str, today: date) -> datetime:
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date, no time
     except ValueError:
-        raise InvalidInput(f"“{shown}” is not a date I can read. Use a date like 2026-12-03.") from None
+        raise InvalidInput(
+            f"“{shown}” is not a date I can read. Use a date like 2026-12-03.",
+            key="date_unreadable",
+            shown=shown,
+        ) from None
     if day < today:
-        raise InvalidInput(f"{shown} is already past. Give today or a later date.")
+        raise InvalidInput(f"{shown} is already past. Give today or a later date.", key="day_past", day=day)
     if day > today + timedelta(days=366):
-        raise InvalidInput("That is more than a year away. Give a date within the next year.")
+        raise InvalidInput(
+            "That is more than a year away. Give a date within the next year.", key="date_too_far"
+        )
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -315,7 +347,7 @@ def _check_ins(facts: CaseFacts, policy: Policy, now: datetime) -> list[Reminder
                 f"checkin:{facts.case_id}:{_stamp(since)}:{days}",
                 since + timedelta(days=days),
                 {"case_id": facts.case_id, "round": days},
-                f"the {days}-day home follow-up check-in",
+                "check_in_round",
             )
         )
     return found
@@ -345,7 +377,7 @@ def _hospital_chase(facts: CaseFacts, policy: Policy, now: datetime) -> list[Rem
                 f"chase:{facts.case_id}:{_stamp(first)}:{periods}",
                 calendar.add_business_days(first, policy.hospital_answer_sla * periods),
                 {"case_id": facts.case_id, "questions": overdue, "days": policy.hospital_answer_sla},
-                f"questions to the hospital unanswered for {policy.hospital_answer_sla} business days",
+                "hospital_unanswered",
             )
         )
     found.append(
@@ -355,7 +387,7 @@ def _hospital_chase(facts: CaseFacts, policy: Policy, now: datetime) -> list[Rem
             f"chase:{facts.case_id}:{_stamp(first)}:{periods + 1}",
             next_at,
             {"case_id": facts.case_id, "questions": sorted(anchors), "days": policy.hospital_answer_sla},
-            "questions to the hospital may go past the answer SLA",
+            "hospital_may_be_late",
         )
     )
     return found
@@ -373,7 +405,7 @@ def _review_overdue(facts: CaseFacts, policy: Policy, now: datetime) -> list[Rem
     )
     key = f"review:{facts.case_id}:{_stamp(start)}"
     payload: dict[str, object] = {"case_id": facts.case_id, "days": sla}
-    why = f"under review for {sla} business days"
+    why: Why = "review_overdue"
     if due <= now:
         return [Reminder("review_overdue", Audience.COORDINATOR, key, now, payload, why)]
     if open_waits:
@@ -414,7 +446,7 @@ def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
                         "purpose": "opinion",
                         "days": OPINION_REMIND_AFTER.days,
                     },
-                    "the family has not confirmed receiving the written opinion",
+                    "opinion_unconfirmed",
                     member=member,
                 )
             )
@@ -425,7 +457,7 @@ def _opinion_receipt(facts: CaseFacts) -> list[Reminder]:
                 f"opinion:{case}:{file_id}:coordinator",
                 receipts[0][0] + OPINION_TELL_COORDINATOR_AFTER,
                 {"case_id": case, "file_id": file_id, "days": OPINION_TELL_COORDINATOR_AFTER.days},
-                "the family has still not confirmed receiving the written opinion",
+                "opinion_still_unconfirmed",
             )
         )
     return found

@@ -82,12 +82,20 @@ def _is_visible(char: str) -> bool:
 def _checked(cleaned: str, original: str | None, what: str, limit: int) -> str:
     if not cleaned:
         if original and original.strip():
-            raise InvalidText(f"The {what} has only invisible characters. Please write it out.")
-        raise InvalidText(f"The {what} is empty. Please write it out.")
+            raise InvalidText(
+                f"The {what} has only invisible characters. Please write it out.",
+                key="text_invisible",
+                what=what,
+            )
+        raise InvalidText(f"The {what} is empty. Please write it out.", key="text_empty", what=what)
     if len(cleaned) > limit:
         raise InvalidText(
             f"The {what} is {len(cleaned):,} characters long; the limit is {limit:,}. "
-            "Please shorten it or split it in two."
+            "Please shorten it or split it in two.",
+            key="text_too_long",
+            what=what,
+            length=len(cleaned),
+            limit=limit,
         )
     return cleaned
 

@@ -292,8 +292,12 @@ def parse_timezone(text: str) -> str:
     # A city typed where a zone name was asked for ("new york") gets the zone it names.
     guesses = _indexes().by_place.get(_fold(cleaned), [])[:3]
     hint = " Did you mean " + " or ".join(guesses) + "?" if guesses else ""
+    shown = _shown(text)
     raise InvalidInput(
-        f"“{_shown(text)}” is not a time zone I know. Use a name like Europe/Moscow or Asia/Shanghai.{hint}"
+        f"“{shown}” is not a time zone I know. Use a name like Europe/Moscow or Asia/Shanghai.{hint}",
+        key="timezone_unknown",
+        shown=shown,
+        guesses=tuple(guesses),
     )
 
 

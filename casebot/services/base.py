@@ -93,7 +93,7 @@ class ServiceBase:
     def require_staff(actor: Actor) -> None:
         """Coordinator-only calls refuse everyone else before reading anything."""
         if not actor.is_staff:
-            raise NotAllowed("Only a coordinator can do that.")
+            raise NotAllowed("Only a coordinator can do that.", key="staff_only")
 
     @staticmethod
     async def visible_case(actor: Actor, reference: str | int) -> Case:

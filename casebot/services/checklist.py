@@ -180,7 +180,11 @@ class ChecklistService(ServiceBase):
             found = await self._item(case, item)
             if found.status != ItemStatus.MISSING:
                 raise InvalidInput(
-                    f"Item {found.position} of {format_ref(case.id)} is already {found.status.value}."
+                    f"Item {found.position} of {format_ref(case.id)} is already {found.status.value}.",
+                    key="item_not_missing",
+                    reference=format_ref(case.id),
+                    position=found.position,
+                    status=found.status.value,
                 )
             if found.arrival_route == chosen.value:
                 return found, False
@@ -212,7 +216,11 @@ class ChecklistService(ServiceBase):
             if found.status != ItemStatus.MISSING:
                 raise InvalidInput(
                     f"Item {found.position} of {format_ref(case.id)} is already {found.status.value}; "
-                    "nothing is awaited."
+                    "nothing is awaited.",
+                    key="item_not_awaited",
+                    reference=format_ref(case.id),
+                    position=found.position,
+                    status=found.status.value,
                 )
             if found.arrival_route == chosen.value and found.arrival_expected_at == expected:
                 return found

@@ -81,7 +81,9 @@ class InviteService(ServiceBase):
         trace of them. They start in the service's time zone until they choose theirs.
         """
         if telegram_user_id in self.config.admin_ids:
-            raise NotAllowed("Coordinators see every case already; invites are for families.")
+            raise NotAllowed(
+                "Coordinators see every case already; invites are for families.", key="invite_for_families"
+            )
         if not _TOKEN_SHAPE.match(token or ""):
             raise InviteInvalid("unknown")
         now = self.now()
@@ -95,7 +97,10 @@ class InviteService(ServiceBase):
                 raise InviteInvalid("expired")
             participant = await Participant.get_or_none(telegram_user_id=telegram_user_id)
             if participant is not None and participant.role.is_staff:
-                raise NotAllowed("Coordinators see every case already; invites are for families.")
+                raise NotAllowed(
+                    "Coordinators see every case already; invites are for families.",
+                    key="invite_for_families",
+                )
             if participant is None:
                 participant = await Participant.create(
                     telegram_user_id=telegram_user_id,

@@ -22,18 +22,25 @@ TRANSLATION_PENDING = "pending"
 TRANSLATION_SENT = "sent"
 
 
-def upload_refusal(kind: str, size: int | None) -> str | None:
+def upload_refusal(kind: str, size: int | None) -> InvalidInput | None:
     """Why Telegram would not take this file from the bot (too large, or not a kind it re-sends), or None."""
     limit = UPLOAD_LIMITS.get(kind)
     if limit is None:
-        return "Send the file as a document, a photo or a video; this kind of file cannot go to the family."
+        return InvalidInput(
+            "Send the file as a document, a photo or a video; this kind of file cannot go to the family.",
+            key="file_kind_unsupported",
+        )
     if size is not None and size > limit:
         shown = f"{size / MB:.1f}".rstrip("0").rstrip(".")
         what = "photos" if kind == "photo" else f"{kind}s"
-        return (
+        return InvalidInput(
             f"This file is {shown} MB: Telegram lets a bot send {what} of at most {limit // MB} MB. "
             "Nothing was sent. Share it with the family by a link, or send a smaller file"
-            + (" (a photo sent as a document may be up to 50 MB)." if kind == "photo" else ".")
+            + (" (a photo sent as a document may be up to 50 MB)." if kind == "photo" else "."),
+            key="file_too_large",
+            kind=kind,
+            size_mb=round(size / MB, 1),
+            limit_mb=limit // MB,
         )
     return None
 
@@ -79,10 +86,12 @@ class OpinionService(ServiceBase):
         """
         self.require_staff(actor)
         if purpose not in PURPOSES:
-            raise InvalidInput("A file goes with /send, /opinion or /opinion … translated.")
+            raise InvalidInput(
+                "A file goes with /send, /opinion or /opinion … translated.", key="file_purpose_unknown"
+            )
         refusal = upload_refusal(incoming.kind, incoming.file_size)
         if refusal is not None:
-            raise InvalidInput(refusal)
+            raise refusal
         note = clean_text(note, what="note", limit=MAX_NOTE_LENGTH) if note and note.strip() else None
         now = self.now()
         async with self.transaction():
@@ -92,7 +101,9 @@ class OpinionService(ServiceBase):
             if not members:
                 raise InvalidInput(
                     f"Nobody of the family has joined {shown} yet, so the file would reach no one. "
-                    "Send it again once they have joined."
+                    "Send it again once they have joined.",
+                    key="family_not_joined",
+                    reference=shown,
                 )
             case_file = await CaseFile.create(
                 case_id=case.id,
@@ -131,12 +142,18 @@ class OpinionService(ServiceBase):
         """A family member confirms the written opinion reached them; None when it was already
         confirmed (a doubled press records once)."""
         if actor.is_staff:
-            raise NotAllowed("Only the family confirms that they received the opinion.")
+            raise NotAllowed(
+                "Only the family confirms that they received the opinion.", key="family_confirms_only"
+            )
         async with self.transaction():
             case = await self.locked_case(actor, case_id, writable=False)
             case_file = await CaseFile.get_or_none(id=file_id, case_id=case.id, purpose="opinion")
             if case_file is None:
-                raise InvalidInput(f"That file is not one of {format_ref(case.id)}. Nothing was recorded.")
+                raise InvalidInput(
+                    f"That file is not one of {format_ref(case.id)}. Nothing was recorded.",
+                    key="file_not_of_case",
+                    reference=format_ref(case.id),
+                )
             now = self.now()
             changed = await CaseFile.filter(id=case_file.id, confirmed_at__isnull=True).update(
                 confirmed_at=now, confirmed_by_id=actor.participant_id

@@ -266,10 +266,15 @@ class OutcomeService(ServiceBase):
             raise OutcomeReasonRequired(outcome)
         asked = [clean_text(item, what="item") for item in items if item and item.strip()]
         if len(asked) > MAX_ITEMS:
-            raise InvalidInput(f"At most {MAX_ITEMS} items at once; add the others with /additem.")
+            raise InvalidInput(
+                f"At most {MAX_ITEMS} items at once; add the others with /additem.",
+                key="too_many_items",
+                limit=MAX_ITEMS,
+            )
         if outcome == Outcome.REROUTED and where is None:
             raise InvalidInput(
-                "A re-route needs the new hospital: reroute <hospital> | <department> | <reviewer>"
+                "A re-route needs the new hospital: reroute <hospital> | <department> | <reviewer>",
+                key="reroute_needs_hospital",
             )
         now = self.now()
         async with self.transaction():
@@ -279,7 +284,9 @@ class OutcomeService(ServiceBase):
             current = Outcome(route.outcome) if route is not None and route.outcome else None
             if position is not None and (route is None or route.position != position):
                 raise InvalidInput(
-                    f"{shown} has gone to another hospital since that card was shown; see /case {shown}."
+                    f"{shown} has gone to another hospital since that card was shown; see /case {shown}.",
+                    key="route_changed",
+                    reference=shown,
                 )
             if route is not None and is_repeat(outcome, case.state, current):
                 return OutcomeResult(
@@ -293,7 +300,13 @@ class OutcomeService(ServiceBase):
                 assert where is not None
                 change = await write_route(self, actor, case, where)
                 if not change.rerouted:
-                    raise InvalidInput(f"{shown} already goes to {where.hospital}, {where.department}.")
+                    raise InvalidInput(
+                        f"{shown} already goes to {where.hospital}, {where.department}.",
+                        key="already_routed",
+                        reference=shown,
+                        hospital=where.hospital,
+                        department=where.department,
+                    )
                 return OutcomeResult(
                     shown,
                     case.id,

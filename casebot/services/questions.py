@@ -104,7 +104,9 @@ class QuestionService(ServiceBase):
             case = await self.locked_case(actor, reference)
             question = await self.find(case, number)
             if question.direction == Direction.TO_HOSPITAL and not actor.is_staff:
-                raise NotAllowed("Only a coordinator records the hospital's answers.")
+                raise NotAllowed(
+                    "Only a coordinator records the hospital's answers.", key="hospital_answers_staff_only"
+                )
             flagged = question.direction == Direction.TO_HOSPITAL and question.topic in FLAG_BY_TOPIC
             if flagged and verdict is None:
                 verdict, text = split_verdict(text)
@@ -114,7 +116,10 @@ class QuestionService(ServiceBase):
                 if verdict is None:
                     raise InvalidInput(
                         f"Q{question.number} stands behind a red flag: start the answer with ok or "
-                        f"concern, e.g. /answer {format_ref(case.id)} {question.number} ok …"
+                        f"concern, e.g. /answer {format_ref(case.id)} {question.number} ok …",
+                        key="verdict_required",
+                        reference=format_ref(case.id),
+                        number=question.number,
                     )
                 judged = judge_answer(text, verdict)
             elif verdict is not None and question.direction == Direction.TO_HOSPITAL:

@@ -281,7 +281,9 @@ class ReminderService(ServiceBase):
         async with self.transaction():
             case = await self.locked_case(actor, reference)
             if case.paused_until is None or case.paused_until <= self.now():
-                raise InvalidInput(f"{format_ref(case.id)} is not paused.")
+                raise InvalidInput(
+                    f"{format_ref(case.id)} is not paused.", key="not_paused", reference=format_ref(case.id)
+                )
             await Case.filter(id=case.id).update(paused_until=None)
             await self.audit(case, actor, "reminders_resumed")
         case.paused_until = None
@@ -297,7 +299,11 @@ class ReminderService(ServiceBase):
         """
         until = parse_until(until_text, self.now(), zone)
         if until > self.now() + timedelta(days=30):
-            raise InvalidInput("A snooze can last at most 30 days; your coordinator can pause longer.")
+            raise InvalidInput(
+                "A snooze can last at most 30 days; your coordinator can pause longer.",
+                key="snooze_too_long",
+                days=30,
+            )
         async with self.transaction():
             query = Case.filter(members__participant_id=actor.participant_id, state__in=list(OPEN_STATES))
             if case_id is not None:
@@ -327,11 +333,15 @@ class ReminderService(ServiceBase):
         """
         every = self.policy().check_in_every
         if answer not in CHECK_IN_ANSWERS or not is_check_in_round(round_, every):
-            raise InvalidInput("That check-in answer is not one I know.")
+            raise InvalidInput("That check-in answer is not one I know.", key="check_in_answer_unknown")
         async with self.transaction():
             case = await self.locked_case(actor, case_id)
             if not check_in_is_open(round_, case.state, case.state_changed_at, self.now(), every):
-                raise InvalidInput(f"{format_ref(case.id)} has no check-in waiting for an answer.")
+                raise InvalidInput(
+                    f"{format_ref(case.id)} has no check-in waiting for an answer.",
+                    key="no_check_in_open",
+                    reference=format_ref(case.id),
+                )
             if await CheckIn.exists(case_id=case.id, round=round_):
                 return None
             check_in = await CheckIn.create(

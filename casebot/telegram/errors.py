@@ -16,7 +16,8 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
-from casebot.db.database import is_database_failure
+from casebot.db.database import Database, is_database_failure
+from casebot.db.models import Participant
 from casebot.errors import CasebotError, Unavailable
 from casebot.rendering import Renderer
 from casebot.rendering.renderer import FALLBACK_LOCALE
@@ -57,8 +58,10 @@ class AdminAlerts:
         renderer: Renderer,
         locale: str,
         monotonic: Callable[[], float] = time.monotonic,
+        database: Database | None = None,
     ) -> None:
         self.admin_ids = admin_ids
+        self.database = database
         self.renderer = renderer
         self.locale = locale
         self.monotonic = monotonic
@@ -66,21 +69,37 @@ class AdminAlerts:
         self._suppressed: dict[str, int] = {}
 
     async def alert(self, bot: Bot, kind: str) -> None:
-        """Send one alert of ``kind`` unless one went out recently (then count it for the next)."""
+        """Send one alert of ``kind`` unless one went out recently (then count it for the next).
+        Each admin reads it in their own language, when the database can say which."""
         now = self.monotonic()
         last = self._last.get(kind)
         if last is not None and now - last < ALERT_EVERY:
             self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
             return
         self._last[kind] = now
-        text = self.renderer.render(
-            self.locale, "admin/failure", kind=kind, suppressed=self._suppressed.pop(kind, 0)
-        )
+        suppressed = self._suppressed.pop(kind, 0)
+        locales = await self._locales()
         for admin_id in sorted(self.admin_ids):
+            text = self.renderer.render(
+                locales.get(admin_id, self.locale), "admin/failure", kind=kind, suppressed=suppressed
+            )
             try:
                 await bot.send_message(admin_id, text, parse_mode=ParseMode.HTML)
             except TelegramAPIError as error:
                 log.warning("could not alert an admin of a failure (%s)", type(error).__name__)
+
+    async def _locales(self) -> dict[int, str]:
+        """The admins' chosen languages; none when the database is what failed."""
+        if self.database is None or not self.database.is_open:
+            return {}
+        try:
+            with self.database.bound():
+                admins = await Participant.filter(telegram_user_id__in=list(self.admin_ids)).only(
+                    "telegram_user_id", "locale"
+                )
+        except Exception:  # the failure being reported may be the database's own
+            return {}
+        return {admin.telegram_user_id: admin.locale for admin in admins}
 
 
 def errors_router(renderer: Renderer, alerts: AdminAlerts) -> Router:
@@ -137,7 +156,12 @@ def errors_router(renderer: Renderer, alerts: AdminAlerts) -> Router:
 
 
 def user_error_text(renderer: Renderer, error: CasebotError, locale: str) -> str:
-    """A person's mistake in their language where a template says it, else in the error's own words."""
+    """A person's mistake in their language: the error's template (errors/<template>) in ``locale``.
+
+    A locale that lacks it gets the English template (the renderer logs that once, and
+    tests/rendering/test_error_texts.py fails on it); only an error with no template at all
+    (the operator's own, raised before the bot runs) is shown in its English ``message``.
+    """
     if error.template is not None and renderer.has(FALLBACK_LOCALE, f"errors/{error.template}"):
         return renderer.render(locale, f"errors/{error.template}", **error.context())
     return renderer.render(locale, "error", message=error.message)

@@ -218,7 +218,7 @@ async def test_the_schedule_says_what_comes_next_and_why(
 ) -> None:
     case_id, _ = case_with_family
     _, upcoming = await services.reminders.schedule(coordinator, case_id)
-    assert upcoming[0].kind == "reminder_missing" and upcoming[0].why == "records are missing"
+    assert upcoming[0].kind == "reminder_missing" and upcoming[0].why == "records_missing"
     assert upcoming == sorted(upcoming, key=lambda r: r.due_at)
 
 

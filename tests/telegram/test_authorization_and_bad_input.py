@@ -97,8 +97,11 @@ async def test_a_stranger_gets_a_join_hint_and_no_case_data(world: World) -> Non
         ("/newcase", "Usage: <code>/newcase"),
         ("/advance C-0001", "Usage: <code>/advance"),
         ("/advance C-0099 sent", "There is no case C-0099"),
-        ("/advance C-0001 finished", "Allowed next states: sent, withdrawn"),
-        ("/advance C-0001 opinion_received", "cannot move to opinion_received"),
+        (
+            "/advance C-0001 finished",
+            "Allowed next states: sent to the hospital (<code>sent</code>), withdrawn (<code>withdrawn</code>)",
+        ),
+        ("/advance C-0001 opinion_received", "cannot move to opinion received"),
         ("/advance nonsense sent", "is not a case reference"),
         ("/hospital C-0001 only-one-part", "Usage: <code>/hospital"),
         ("/received C-0001 99", "Items are numbered 1 to 8"),

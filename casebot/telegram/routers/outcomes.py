@@ -142,7 +142,8 @@ def outcomes_router(clock: Clock) -> Router:
                 where = parse_where(text)
                 if where is None:
                     raise InvalidInput(
-                        "Write the new hospital as: hospital | department | reviewer (or /cancel)."
+                        "Write the new hospital as: hospital | department | reviewer (or /cancel).",
+                        key="reroute_shape",
                     )
                 result = await services.outcomes.record(
                     actor, case_id, outcome, where=where, position=position, expected=expected
