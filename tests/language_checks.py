@@ -19,7 +19,9 @@ EXAMPLE_NAMES = frozenset({"petrova", "li", "wang"})
 
 def english_words(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     """Latin words of three letters or more left in a text, besides commands, references and allowed words."""
-    visible = html.unescape(re.sub(r"<[^<>]*>", " ", text))
+    # What stands in <code> is typed literally (a command line, a word to type): not a translation.
+    visible = re.sub(r"<code>.*?</code>", " ", text, flags=re.DOTALL)
+    visible = html.unescape(re.sub(r"<[^<>]*>", " ", visible))
     visible = re.sub(r"https?://\S+|\bCASEBOT_[A-Z_]+", " ", visible)  # links, settings
     visible = re.sub(r"\b[A-Z][a-z]+/[A-Za-z_]+\b", " ", visible)  # time zones: Europe/Moscow
     visible = re.sub(r"(?<![\w])/[A-Za-z_]+\w*", " ", visible)  # commands

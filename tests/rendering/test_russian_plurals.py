@@ -41,11 +41,11 @@ def test_the_russian_check_in_agrees_with_cldr_for_every_number_up_to_200() -> N
 WORDS = {
     "en": {"one": "{days} day into home follow-up", "other": "{days} days into home follow-up"},
     "ru": {
-        "one": "наблюдение дома идёт уже {days} день.",
-        "few": "наблюдение дома идёт уже {days} дня.",
-        "many": "наблюдение дома идёт уже {days} дней.",
+        "one": "наблюдение по месту жительства идёт уже {days} день.",
+        "few": "наблюдение по месту жительства идёт уже {days} дня.",
+        "many": "наблюдение по месту жительства идёт уже {days} дней.",
     },
-    "zh": {"other": "当地随访已经 {days} 天了"},
+    "zh": {"other": "随访阶段已进行 {days} 天"},
 }
 
 

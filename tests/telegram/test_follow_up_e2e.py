@@ -110,7 +110,7 @@ async def test_homedoctor_any_time_asks_which_case_for_a_family_in_two(world: Wo
 
 @pytest.mark.parametrize(
     ("language", "asks", "saved"),
-    [("ru", "Кто будет вести лечение дома", "Записано"), ("zh", "回国后由哪位医生接手", "已为病例")],
+    [("ru", "будет дальше вести лечение", "Записано"), ("zh", "将由哪位肿瘤科医生接手", "已为病例")],
 )
 async def test_the_home_oncologist_question_speaks_the_familys_language(
     world: World, language: str, asks: str, saved: str

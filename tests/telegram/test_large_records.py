@@ -80,16 +80,17 @@ async def test_arriving_holds_the_items_reminders_until_its_date_and_shows_on_th
     for position in (1, 2, 4, 5, 6, 7, 8):
         await say(t, ADMIN, f"/received {ref} {position}", "✅")
     marked = await say(t, ADMIN, f"/arriving {ref} 3 courier 2026-12-03", "arriving")
-    assert "by courier by 2026-12-03" in marked
+    assert "by courier by December 3, 2026" in marked
     card = await say(t, ADMIN, f"/case {ref}", "Checklist")
-    assert "arriving by courier by 2026-12-03" in card
-    assert "Item 3 arriving by courier by 2026-12-03" in card  # the audit trail
+    assert "arriving by courier by December 3, 2026" in card
+    assert "Item 3 arriving by courier by December 3, 2026" in card  # the audit trail
 
     for _ in range(3):  # to 2026-12-02: no reminder of the record on its way
         clock.advance(timedelta(days=3))
         await sweep(world)
     await t.settle()
-    assert not [m for m in t.sent_to(FAMILY) if "Imaging" in m.text]
+    # (The weekly digest lists it as on its way; it is no reminder.)
+    assert not [m for m in t.sent_to(FAMILY) if "Imaging" in m.text and "weekly update" not in m.text]
     clock.advance(timedelta(days=2))  # 2026-12-04: the date has passed and it is still missing
     await sweep(world)
     reminder = (await t.wait_for(FAMILY, contains="Imaging"))[-1]
@@ -99,7 +100,7 @@ async def test_arriving_holds_the_items_reminders_until_its_date_and_shows_on_th
 @pytest.mark.parametrize(
     ("command", "says"),
     [
-        ("/arriving C-0001 3 pigeon 2026-12-03", "link or courier"),
+        ("/arriving C-0001 3 pigeon 2026-12-03", "<code>link</code> or <code>courier</code>"),
         ("/arriving C-0001 3 courier 2026-11-01", "already past"),
         ("/arriving C-0001 3 courier next week", "not a date"),
         ("/arriving C-0001 99 courier 2026-12-03", "no checklist item"),

@@ -187,7 +187,8 @@ async def test_a_removed_coordinator_hears_nothing_more_and_the_admin_takes_over
 
     removed = await say(t, ADMIN, f"/coordinator remove {COORDINATOR_B}", "no longer a coordinator")
     assert "C-0001" in removed and str(ADMIN) in removed
-    assert t.menu(COORDINATOR_B) == [], "the coordinator's own menu is gone"
+    menu = t.menu(COORDINATOR_B)
+    assert "case" not in menu and "status" in menu, "the coordinator's own menu is gone: the family's"
     await drained(world)
     heard_before = len(t.sent_to(COORDINATOR_B))
 
@@ -388,7 +389,7 @@ async def test_red_flags_need_an_ok_not_any_answer_and_the_refusal_names_what_is
     assert "no named oncology reviewer confirmed" in card, "a reviewer called TBD names nobody"
 
     refused = await say(t, ADMIN, "/answer C-0001 2 No, you must travel first")
-    assert "start the answer with ok or concern" in refused
+    assert "start the answer with <code>ok</code> or <code>concern</code>" in refused
     card = await say(t, ADMIN, "/case C-0001", "Red flags")
     assert "you must travel first" not in card, "a refused answer is not kept"
 
@@ -416,7 +417,7 @@ async def test_red_flags_need_an_ok_not_any_answer_and_the_refusal_names_what_is
     russian = await say(t, ADMIN, "/advance C-0001 sent")
     assert "Случай ещё не готов" in russian
     assert "не подтверждён конкретный онколог" in russian
-    assert "Заключения по патологии и наличие стёкол или блоков" in russian
+    assert "Гистологические заключения; есть ли гистологические стёкла и парафиновые блоки" in russian
     assert "Список лекарств, аллергии и динамика основных анализов" in russian
     assert not CODE.findall(russian), russian
     assert "Pathology reports" not in russian
