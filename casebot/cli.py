@@ -1,4 +1,4 @@
-"""The `casebot` command: migrate, makemigrations, and (with the Telegram layer) run, webhook and demo."""
+"""The `casebot` command: migrate, makemigrations, digest, and (with the Telegram layer) run, webhook and demo."""
 
 from __future__ import annotations
 
@@ -118,32 +118,104 @@ async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
     from tqdm import tqdm
 
     from casebot.clock import SystemClock
     from casebot.db.database import Database
     from casebot.plugin import build_services
     from casebot.services.base import SYSTEM
-    from casebot.services.exports import ExportService
 
-    try:
-        # A one-shot command: nothing else runs on its loop for a blocking write to hold up.
-        out = open(args.csv, "w", encoding="utf-8", newline="")  # noqa: ASYNC230, SIM115
-    except OSError as error:
-        print(f"casebot: cannot write {args.csv}: {error.strerror or error}", file=sys.stderr)
-        return 2
+    target = Path(args.csv)
     database = Database(settings.database_url)
     try:
         await database.open()
-        with database.bound():
-            exports = ExportService(build_services(settings, SystemClock()).views.config)
+    except Exception as error:
+        print(
+            f"casebot: cannot open the database ({type(error).__name__}); nothing was written.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        # Written beside the target and renamed over it at the end: a failure leaves the old file.
+        handle, temporary = tempfile.mkstemp(prefix=".casebot-export-", suffix=".csv", dir=target.parent)
+    except OSError as error:
+        await database.close()
+        print(f"casebot: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    try:
+        with database.bound(), os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            exports = build_services(settings, SystemClock()).exports
             total = await exports.count(SYSTEM)
             with tqdm(total=total, unit="case", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
                 written = await exports.write_csv(SYSTEM, out, progress=bar.update)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
     finally:
-        out.close()
         await database.close()
-    print(f"casebot: wrote {written} cases to {args.csv}.")
+    print(f"casebot: wrote {written} cases to {target}.")
+    return 0
+
+
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    import html
+    import re
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from casebot.clock import SystemClock
+    from casebot.db.database import Database
+    from casebot.db.models import Participant
+    from casebot.domain.digest import STAFF_DIGEST
+    from casebot.plugin import build_services
+    from casebot.rendering import Renderer
+    from casebot.telegram.notices import digest_picture
+
+    database = Database(settings.database_url)
+    try:
+        await database.open()
+    except Exception as error:
+        print(f"casebot: cannot open the database ({type(error).__name__}).", file=sys.stderr)
+        return 2
+    try:
+        with database.bound():
+            digests = build_services(settings, SystemClock()).digest
+            if args.send_now:
+                total = await digests.eligible()
+                with tqdm(
+                    total=total, unit="person", file=sys.stderr, disable=not sys.stderr.isatty()
+                ) as bar:
+                    queued = await digests.send_now(progress=bar.update)
+                print(f"casebot: {queued} {'digest' if queued == 1 else 'digests'} queued for this week.")
+                return 0
+            found = await digests.preview(args.preview)
+            person = await Participant.get_or_none(telegram_user_id=args.preview)
+            zone = person.timezone if person is not None else "UTC"
+    finally:
+        await database.close()
+    if person is None:
+        print(f"casebot: no participant with Telegram id {args.preview}", file=sys.stderr)
+        return 2
+    if found is None:
+        print(f"casebot: {args.preview} would get no digest now (no open case).", file=sys.stderr)
+        return 2
+    locale, kind, payload = found
+    renderer = Renderer(settings.templates_dir)
+    text = renderer.render(locale, f"notices/{kind}", zone=zone, **payload)
+    print(html.unescape(re.sub(r"<[^<>]*>", "", text)))
+    if kind == STAFF_DIGEST:
+        picture = digest_picture(renderer, locale, payload)
+        content = picture.make() if picture is not None and picture.make is not None else b""
+        if content:
+            path = Path(args.picture or f"digest-{args.preview}.png")
+            await asyncio.to_thread(path.write_bytes, content)
+            print(f"casebot: the picture is in {path}.")
     return 0
 
 
@@ -163,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     make = commands.add_parser("makemigrations", help="(developers) write a migration for model changes")
     make.add_argument("name", nargs="?", default=None, help="a short name for the migration")
     make.set_defaults(func=_makemigrations)
+    digest = commands.add_parser("digest", help="preview a weekly digest, or queue this week's now")
+    action = digest.add_mutually_exclusive_group(required=True)
+    action.add_argument(
+        "--preview", type=int, metavar="TELEGRAM_ID", help="print the digest this person would get now"
+    )
+    action.add_argument(
+        "--send-now", action="store_true", help="queue this week's digests for everyone now (idempotent)"
+    )
+    digest.add_argument("--picture", metavar="PATH", help="where --preview writes a coordinator's picture")
+    digest.set_defaults(func=_digest)
     return parser
 
 

@@ -20,7 +20,7 @@ from casebot.domain.reminders import Policy
 from casebot.domain.roles import Role
 from casebot.rendering import Renderer
 from casebot.scheduling.ticker import SweepTicker
-from casebot.services import ReminderSettings, Services
+from casebot.services import DigestSettings, ReminderSettings, Services
 from casebot.telegram.context import CasebotGate, KnownPeople, Runtime
 from casebot.telegram.errors import AdminAlerts, errors_router
 from casebot.telegram.menus import set_coordinator_menu, set_family_menu
@@ -84,6 +84,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             ),
             quiet_hours=settings.quiet_hours,
             holidays=frozenset(settings.holidays),
+        ),
+        digest=DigestSettings(
+            enabled=settings.digest, weekday=settings.digest_day, time_of_day=settings.digest_time
         ),
     )
 
@@ -180,7 +183,7 @@ def setup_casebot(
         standalone,
         open_soon,
     )
-    alerts = AdminAlerts(admin_ids, renderer, settings.default_locale)
+    alerts = AdminAlerts(admin_ids, renderer, settings.default_locale, database=database)
     router = casebot_router(runtime, clock, alerts)
     (parent or dispatcher).include_router(router)
     instance = CasebotInstance(runtime, router)
@@ -262,7 +265,7 @@ class _Lifecycle:
         )
         instance.sender.start()
         instance.ticker = SweepTicker(
-            services.reminders, database, self.settings.sweep_every, runtime.wake_sender
+            services.reminders, database, self.settings.sweep_every, runtime.wake_sender, services.digest
         )
         instance.ticker.start()
         _spawn(instance, _refresh_known(database, runtime.known), "casebot-known-people")

@@ -15,15 +15,24 @@ FILE_KINDS = ("document", "photo", "video")
 
 @dataclass(frozen=True, slots=True)
 class OutgoingFile:
-    """A file Telegram already holds, re-sent by its file_id with the row's first part as caption."""
+    """A file sent with the row's first part as caption: one Telegram already holds, re-sent by its
+    file_id, or bytes uploaded with the message (``content``, or ``make`` to draw them when the file
+    is sent: the digest's picture), named ``filename``."""
 
     kind: str
     """document, photo or video (sendDocument, sendPhoto, sendVideo)."""
-    file_id: str
+    file_id: str = ""
+    content: bytes | None = None
+    filename: str = "file"
+    make: Callable[[], bytes] | None = None
+    """Makes the bytes in a worker thread when the file is sent, so drawing them does not hold up the
+    event loop; empty bytes (it could not be drawn): the text goes alone."""
 
     def __post_init__(self) -> None:
         if self.kind not in FILE_KINDS:
             raise ValueError(f"a file is one of {FILE_KINDS}")
+        if not self.file_id and not self.content and self.make is None:
+            raise ValueError("a file is a Telegram file_id or bytes to upload")
 
 
 @dataclass(frozen=True, slots=True)

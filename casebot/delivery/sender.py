@@ -444,11 +444,24 @@ class OutboxSender:
             "parse_mode": ParseMode.HTML,
             "reply_markup": reply_markup,
         }
+        from aiogram.types import BufferedInputFile
+
+        # Bytes to upload (the digest's picture, drawn off the event loop), or a file Telegram holds.
+        content = file.content
+        if content is None and file.make is not None:
+            content = await asyncio.to_thread(file.make)
+            if not content:
+                return await self.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+                )
+        source: BufferedInputFile | str = (
+            BufferedInputFile(content, filename=file.filename) if content else file.file_id
+        )
         if file.kind == "photo":
-            return await self.bot.send_photo(chat_id, file.file_id, **options)
+            return await self.bot.send_photo(chat_id, source, **options)
         if file.kind == "video":
-            return await self.bot.send_video(chat_id, file.file_id, **options)
-        return await self.bot.send_document(chat_id, file.file_id, **options)
+            return await self.bot.send_video(chat_id, source, **options)
+        return await self.bot.send_document(chat_id, source, **options)
 
     async def _prepare(self, item: Item) -> tuple[Participant, Outgoing, dict[str, Any]] | None:
         """The recipient as of now, the message and its payload; None when the row is not to be

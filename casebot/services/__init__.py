@@ -11,6 +11,8 @@ from casebot.domain.quiet import parse_quiet_hours
 from casebot.services.base import Actor, ServiceConfig
 from casebot.services.cases import CaseService
 from casebot.services.checklist import ChecklistService
+from casebot.services.digest import DigestService, DigestSettings
+from casebot.services.exports import ExportService
 from casebot.services.invites import InviteService
 from casebot.services.opinions import OpinionService
 from casebot.services.outbox import OutboxRules
@@ -20,7 +22,7 @@ from casebot.services.questions import QuestionService
 from casebot.services.reminders import ReminderService, ReminderSettings
 from casebot.services.views import CaseViews
 
-__all__ = ["Actor", "ReminderSettings", "ServiceConfig", "Services"]
+__all__ = ["Actor", "DigestSettings", "ReminderSettings", "ServiceConfig", "Services"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Services:
     outbox: OutboxRules
     outcomes: OutcomeService
     opinions: OpinionService
+    digest: DigestService
+    exports: ExportService
 
     @classmethod
     def build(
@@ -48,6 +52,7 @@ class Services:
         default_timezone: str = "Asia/Shanghai",
         invite_ttl: timedelta = timedelta(days=7),
         reminders: ReminderSettings | None = None,
+        digest: DigestSettings | None = None,
     ) -> Services:
         """Wire the services over one clock and configuration."""
         reminders = reminders or ReminderSettings()
@@ -63,6 +68,7 @@ class Services:
                 calendar=BusinessCalendar(HOSPITAL_ZONE, reminders.holidays, official=True),
             ),
         )
+        digests = DigestService(config, digest)
         return cls(
             cases=CaseService(config),
             checklist=ChecklistService(config),
@@ -71,7 +77,9 @@ class Services:
             participants=ParticipantService(config),
             views=CaseViews(config, stale_after=reminders.policy.stale_after),
             reminders=ReminderService(config, reminders),
-            outbox=OutboxRules(config),
+            outbox=OutboxRules(config, digests),
             outcomes=OutcomeService(config),
             opinions=OpinionService(config),
+            digest=digests,
+            exports=ExportService(config),
         )

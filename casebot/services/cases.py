@@ -172,7 +172,9 @@ class CaseService(ServiceBase):
         if coordinator is None or not (
             coordinator.role.is_staff or telegram_user_id in self.config.admin_ids
         ):
-            raise InvalidInput(f"{telegram_user_id} is not a coordinator.")
+            raise InvalidInput(
+                f"{telegram_user_id} is not a coordinator.", key="not_a_coordinator", user_id=telegram_user_id
+            )
         async with self.transaction():
             case = await self.locked_case(actor, reference)
             await Case.filter(id=case.id).update(coordinator_id=coordinator.id)
@@ -293,6 +295,11 @@ class CaseService(ServiceBase):
             await Invite.filter(case_id=case.id).delete()
             await OutboxMessage.filter(case_id=case.id, status=OutboxStatus.PENDING).delete()
             await OutboxMessage.filter(case_id=case.id).update(payload={})
+            # The members' weekly digests quote the case's items and questions: cleared too (one
+            # still waiting is then dropped when its turn comes).
+            await OutboxMessage.filter(kind="digest_family", participant_id__in=list(member_ids)).update(
+                payload={}
+            )
             await Note.filter(case_id=case.id).update(text=ERASED)
             await CaseMember.filter(case_id=case.id).delete()
             # A family member with no other case is forgotten by name too.

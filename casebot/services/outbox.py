@@ -18,6 +18,7 @@ from casebot.db.models import (
 )
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.notices import (
+    DIGEST_KINDS,
     Deliver,
     Drop,
     Postpone,
@@ -28,7 +29,8 @@ from casebot.domain.notices import (
 from casebot.domain.questions import Direction
 from casebot.domain.reminders import item_is_awaited
 from casebot.domain.states import CaseState
-from casebot.services.base import ServiceBase
+from casebot.services.base import ServiceBase, ServiceConfig
+from casebot.services.digest import DigestService
 from casebot.services.outcomes import is_reviewing
 
 # Reminders speak of something still to be done; once the case is closed or withdrawn they die.
@@ -51,6 +53,10 @@ _HOME_DOCTOR_STATES = frozenset({CaseState.OPINION_RECEIVED, CaseState.HOME_FOLL
 
 class OutboxRules(ServiceBase):
     """Asked by the sender right before each message goes out, with the recipient as they are now."""
+
+    def __init__(self, config: ServiceConfig, digests: DigestService | None = None) -> None:
+        super().__init__(config)
+        self.digests = digests or DigestService(config)
 
     async def check(self, row: OutboxMessage, person: Participant) -> SendDecision:
         """Deliver (with the payload as of now), drop, or postpone to the end of quiet hours.
@@ -76,6 +82,12 @@ class OutboxRules(ServiceBase):
                 return Drop("no longer applies")
             # Family texts speak to the moment the case is in when they go out (the disclaimer).
             payload = {**still_due, "state": case.state.value}
+        elif row.kind in DIGEST_KINDS:
+            # A weekly digest: still wanted, still to staff or to a member of its cases.
+            digest = await self.digests.still_due(row, person)
+            if isinstance(digest, Drop):
+                return digest
+            payload = digest.payload
         elif not is_for_family(row.kind) and not self._is_staff(person):
             return Drop("the recipient is no longer a coordinator")
         if is_held_for_quiet_hours(row.kind):

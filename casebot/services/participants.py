@@ -52,7 +52,10 @@ class ParticipantService(ServiceBase):
     ) -> Participant:
         """An admin listed in settings is registered on first contact (as staff)."""
         if telegram_user_id not in self.config.admin_ids:
-            raise NotAllowed("Only an admin listed in CASEBOT_ADMIN_IDS is registered on first contact.")
+            raise NotAllowed(
+                "Only an admin listed in CASEBOT_ADMIN_IDS is registered on first contact.",
+                key="admin_not_listed",
+            )
         participant, _ = await Participant.get_or_create(
             telegram_user_id=telegram_user_id,
             defaults=self._new_person(chat_id, Role.COORDINATOR, pick_locale(language_code, "")),
@@ -99,11 +102,17 @@ class ParticipantService(ServiceBase):
         """
         self._require_admin(actor)
         if telegram_user_id in self.config.admin_ids:
-            raise InvalidInput("An admin listed in CASEBOT_ADMIN_IDS stays a coordinator.")
+            raise InvalidInput(
+                "An admin listed in CASEBOT_ADMIN_IDS stays a coordinator.", key="admin_stays_coordinator"
+            )
         async with self.transaction():
             leaving = await Participant.select_for_update().get_or_none(telegram_user_id=telegram_user_id)
             if leaving is None or leaving.role != Role.COORDINATOR:
-                raise InvalidInput(f"{telegram_user_id} is not a coordinator; nothing was changed.")
+                raise InvalidInput(
+                    f"{telegram_user_id} is not a coordinator; nothing was changed.",
+                    key="not_a_coordinator",
+                    user_id=telegram_user_id,
+                )
             holder = await self._new_holder(actor, hand_to, leaving)
             cases = list(
                 await Case.select_for_update()
@@ -183,15 +192,21 @@ class ParticipantService(ServiceBase):
         else:
             holder = await Participant.get_or_none(telegram_user_id=hand_to)
             if holder is None or not (holder.role.is_staff or hand_to in self.config.admin_ids):
-                raise InvalidInput(f"{hand_to} is not a coordinator; nothing was changed.")
+                raise InvalidInput(
+                    f"{hand_to} is not a coordinator; nothing was changed.",
+                    key="not_a_coordinator",
+                    user_id=hand_to,
+                )
         if holder is None or holder.id == leaving.id:
-            raise InvalidInput("Hand the cases to another coordinator; nothing was changed.")
+            raise InvalidInput(
+                "Hand the cases to another coordinator; nothing was changed.", key="hand_to_another"
+            )
         return holder
 
     @staticmethod
     def _require_admin(actor: Actor) -> None:
         if actor.role != Role.ADMIN:
-            raise NotAllowed("Only an admin can add or remove coordinators.")
+            raise NotAllowed("Only an admin can add or remove coordinators.", key="admin_only")
 
     async def reachable_again(self, participant: Participant) -> bool:
         """Someone who had blocked the bot wrote, pressed a button or unblocked it: they can be
@@ -230,15 +245,21 @@ class ParticipantService(ServiceBase):
         """Set a participant's IANA time zone."""
         canonical = parse_timezone(zone)
         async with self.transaction():
-            await Participant.filter(id=participant.id).update(timezone=canonical)
+            # The weekly digest comes at their local day and hour: the next pass schedules it anew.
+            await Participant.filter(id=participant.id).update(timezone=canonical, next_digest_at=None)
         participant.timezone = canonical
+        participant.next_digest_at = None
         return participant
 
     async def set_locale(self, participant: Participant, locale: str) -> Participant:
         """Set the language of a participant's messages."""
         cleaned = locale.strip().lower()
         if cleaned not in SUPPORTED_LOCALES:
-            raise InvalidInput("Choose one of: " + ", ".join(SUPPORTED_LOCALES) + ".")
+            raise InvalidInput(
+                "Choose one of: " + ", ".join(SUPPORTED_LOCALES) + ".",
+                key="locale_unknown",
+                locales=SUPPORTED_LOCALES,
+            )
         async with self.transaction():
             await Participant.filter(id=participant.id).update(locale=cleaned)
         participant.locale = cleaned

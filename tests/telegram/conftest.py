@@ -40,7 +40,13 @@ async def telegram() -> AsyncIterator[BotAPIEmulator]:
 
 
 def emulator_settings(telegram: BotAPIEmulator, database_url: str, **overrides: object) -> Settings:
-    """casebot's settings against this emulator, with ADMIN as the one admin."""
+    """casebot's settings against this emulator, with ADMIN as the one admin.
+
+    The background sweep ticks once at start and then hourly: tests sweep when they mean to
+    (``sweep(world)``), so that no digest or reminder arrives in the middle of a test that takes
+    longer than the default 30 s on a slow machine.
+    """
+    overrides.setdefault("sweep_every", "1h")
     return Settings(
         bot_token=SecretStr(telegram.token),
         database_url=database_url,

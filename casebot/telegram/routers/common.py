@@ -1,4 +1,4 @@
-"""What every participant can do besides language and time zone: quiet hours and help."""
+"""What every participant can do besides language and time zone: quiet hours, the weekly digest, help."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from casebot.clock import Clock
 from casebot.db.models import Participant
-from casebot.services import Services
+from casebot.services import Actor, Services
 from casebot.telegram.context import Reply
 from casebot.telegram.filters import Args
 
@@ -28,6 +28,27 @@ def common_router(clock: Clock) -> Router:
     @router.message(Command("quiet"))
     async def usage(message: Message, reply: Reply) -> None:
         await reply.usage("quiet")
+
+    @router.message(Command("digest"), Args(1))
+    async def digest(
+        message: Message, args: list[str], actor: Actor, services: Services, reply: Reply
+    ) -> None:
+        choice = args[0].strip().lower()
+        if choice not in ("on", "off"):
+            return await reply.usage("digest")
+        digests = services.digest
+        if not digests.enabled:
+            return await reply("settings/digest_disabled")
+        await digests.set_enabled(actor, choice == "on")
+        if choice == "off":
+            return await reply("settings/digest_off")
+        schedule = digests.schedule
+        await reply("settings/digest_on", weekday=schedule.weekday, time=f"{schedule.time_of_day:%H:%M}")
+        return None
+
+    @router.message(Command("digest"))
+    async def digest_usage(message: Message, reply: Reply) -> None:
+        await reply.usage("digest")
 
     @router.message(Command("help"))
     async def help_(message: Message, is_staff: bool, reply: Reply) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.fsm.context import FSMContext
@@ -27,6 +29,8 @@ COORDINATOR_COMMANDS = (
     "additem", "ask", "chase", "answer", "note",
 )  # fmt: skip
 CASE_SELECTORS = ("open", "mine", "overdue", *CaseState)
+# /case_C0042: a case as a tappable command (Telegram links /commands in text; a dash cannot be in one).
+CASE_LINK = re.compile(r"case_c0*([0-9]{1,10})\Z", re.IGNORECASE | re.ASCII)
 
 
 def coordinator_router(clock: Clock) -> Router:
@@ -78,6 +82,21 @@ def coordinator_router(clock: Clock) -> Router:
         locale: str,
     ) -> None:
         card = await services.views.card(actor, args[0])
+        await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
+
+    @router.message(Command(CASE_LINK))
+    async def show_case_link(
+        message: Message,
+        command: CommandObject,
+        services: Services,
+        actor: Actor,
+        reply: Reply,
+        renderer: Renderer,
+        locale: str,
+    ) -> None:
+        """A case tapped in the weekly digest: its card, as ``/case C-0042`` shows it."""
+        assert command.regexp_match is not None
+        card = await services.views.card(actor, f"C-{command.regexp_match.group(1)}")
         await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
 
     @router.message(Command("advance"), Args(2, 3))
@@ -250,6 +269,7 @@ def refusal_router() -> Router:
     router.message.filter(~MagicData(F.is_staff))
 
     @router.message(Command(*COORDINATOR_COMMANDS, "coordinator", "pause", "resume", "reminders", "outcome"))
+    @router.message(Command(CASE_LINK))
     async def refuse(message: Message, reply: Reply) -> None:
         await reply("refused")
 
