@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,7 +236,7 @@ def _long_date(context: Context, value: str | date | datetime | None) -> str:
         return "—"
     day = value.date() if isinstance(value, datetime) else value
     if isinstance(day, str):
-        day = date.fromisoformat(day)
+        day = datetime.fromisoformat(day).date() if "T" in day else date.fromisoformat(day)
     locale = _babel_locale(context)
     try:
         return format_date(day, format="long", locale=locale)
@@ -274,25 +275,30 @@ class Renderer:
     """Renders ``<locale>/<name>.j2``, falling back to English when a locale lacks a template.
 
     ``overrides`` is an operator's folder with the same layout (CASEBOT_TEMPLATES_DIR): a template
-    there replaces the packaged one of the same path. Every override is compiled when the renderer
-    is built, so a syntax error stops start-up with its file and line; an override that fails
-    while rendering (a variable it should not use) is logged and the packaged text is sent instead.
+    there replaces the packaged one of the same path. Every template is compiled when the renderer
+    is built and kept, so a syntax error in an override stops start-up with its file and line, and
+    an override edited or added later takes effect at the next start, never half-way. An override
+    that fails while rendering (a variable that text is not given), or whose result is not HTML
+    Telegram accepts, is logged and the packaged text is sent instead.
     """
 
     def __init__(self, overrides: str | Path | None = None) -> None:
         packaged = FileSystemLoader(str(files("casebot.templates")))
         self.packaged_env = self._environment(packaged)
         self.overrides = Path(overrides) if overrides is not None else None
+        self._modules: dict[tuple[int, str], Any] = {}
         if self.overrides is None:
             self.env = self.packaged_env
         else:
             if not self.overrides.is_dir():
                 raise TemplateOverrideError(f"CASEBOT_TEMPLATES_DIR: {self.overrides} is not a folder.")
-            self.env = self._environment(ChoiceLoader([FileSystemLoader(str(self.overrides)), packaged]))
+            loader = ChoiceLoader([FileSystemLoader(str(self.overrides), followlinks=True), packaged])
+            # Compiled once and kept: no reloading of files edited while the bot runs.
+            self.env = self._environment(loader, auto_reload=False, cache_size=-1)
             self._check_overrides()
 
     @staticmethod
-    def _environment(loader: BaseLoader) -> Environment:
+    def _environment(loader: BaseLoader, **options: Any) -> Environment:
         env = Environment(
             loader=loader,
             autoescape=select_autoescape(default=True, default_for_string=True, enabled_extensions=("j2",)),
@@ -300,6 +306,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            **options,
         )
         env.filters["ref"] = format_ref
         env.filters["local_time"] = _local_time
@@ -307,24 +314,27 @@ class Renderer:
         env.filters["long_date"] = _long_date
         env.filters["duration"] = _duration
         env.filters["number"] = _number
+        env.filters["plain"] = _plain
         env.tests["placeholder_name"] = is_placeholder_name
         return env
 
     def _check_overrides(self) -> None:
+        """Compile every template, the operator's first: one that cannot be compiled stops start-up."""
         assert self.overrides is not None
-        for path in sorted(self.overrides.rglob("*.j2")):
-            name = path.relative_to(self.overrides).as_posix()
+        own = []
+        for folder, _, names in os.walk(self.overrides, followlinks=True):
+            own += [Path(folder) / name for name in names if name.endswith(".j2")]
+        for path in sorted(own):
             try:
-                self.env.get_template(name)
+                self.env.get_template(path.relative_to(self.overrides).as_posix())
             except TemplateSyntaxError as error:
                 raise TemplateOverrideError(
                     f"CASEBOT_TEMPLATES_DIR: {path}, line {error.lineno}: {error.message}"
                 ) from None
             except UnicodeDecodeError:
                 raise TemplateOverrideError(f"CASEBOT_TEMPLATES_DIR: {path} is not UTF-8 text.") from None
-
-    def _overridden(self, path: str) -> bool:
-        return self.overrides is not None and (self.overrides / path).is_file()
+        for name in self.packaged_env.list_templates(extensions=["j2"]):
+            self.env.get_template(name)
 
     def _template_name(self, locale: str, name: str) -> str:
         for candidate in (locale, FALLBACK_LOCALE):
@@ -351,43 +361,78 @@ class Renderer:
         in ``zone`` (the reader's time zone; UTC when not given)."""
         context.setdefault("zone", zone or "UTC")
         path = self._template_name(locale, name)
+        if self.env is self.packaged_env:
+            return _squeeze(self.env.get_template(path).render(locale=locale, **context))
         try:
-            text = self.env.get_template(path).render(locale=locale, **context)
+            text = _squeeze(self.env.get_template(path).render(locale=locale, **context))
+            problem = _telegram_html_problem(text)
         except Exception as error:
-            if not self._overridden(path):
-                raise
-            log.error(
-                "the override of %s failed to render (%s); the packaged text is sent instead",
-                path,
-                type(error).__name__,
-            )
-            text = self.packaged_env.get_template(path).render(locale=locale, **context)
-        return _squeeze(text)
+            problem = type(error).__name__
+        if problem is None:
+            return text
+        # An override (the text's own or a macro library it imports) let the reader down.
+        log.error("an override failed for %s (%s); the packaged text is sent instead", path, problem)
+        return _squeeze(self.packaged_env.get_template(path).render(locale=locale, **context))
 
     def render_parts(self, locale: str, name: str, *, zone: str | None = None, **context: Any) -> list[str]:
         """A message split into Telegram-sized parts."""
         return split_message(self.render(locale, name, zone=zone, **context))
 
     def label(self, locale: str, key: str, **context: Any) -> str:
-        """A short plain label (a button, a command description) from ``labels.j2``'s macros."""
-        try:
-            return self._label(self.env, locale, key, context)
-        except Exception as error:
-            if not self._overridden(f"{locale}/labels.j2") and not self._overridden("en/labels.j2"):
-                raise
-            log.error("an overridden label %s failed to render (%s)", key, type(error).__name__)
-            return self._label(self.packaged_env, locale, key, context)
+        """A short plain label (a button, a command description) from ``labels.j2``'s macros: the
+        locale's own (an override's, else the packaged one), else the English one."""
+        for env, candidate in (
+            (self.env, locale),
+            (self.packaged_env, locale),
+            (self.env, FALLBACK_LOCALE),
+            (self.packaged_env, FALLBACK_LOCALE),
+        ):
+            macro = getattr(self._labels(env, candidate), key, None)
+            if macro is None:
+                continue
+            if candidate != locale:
+                _warn_missing(locale, f"labels.{key}")
+            try:
+                return html.unescape(str(macro(**context)).strip())
+            except Exception as error:
+                if env is self.packaged_env:
+                    raise
+                log.error("an overridden label %s failed (%s)", key, type(error).__name__)
+        raise KeyError(key)
 
-    def _label(self, env: Environment, locale: str, key: str, context: dict[str, Any]) -> str:
-        try:
-            module = env.get_template(f"{locale}/labels.j2").module
-        except TemplateNotFound:
-            module = None
-        macro = getattr(module, key, None) if module is not None else None
-        if macro is None:
-            _warn_missing(locale, f"labels.{key}")
-            macro = getattr(env.get_template(f"{FALLBACK_LOCALE}/labels.j2").module, key)
-        return html.unescape(str(macro(**context)).strip())
+    def _labels(self, env: Environment, locale: str) -> Any:
+        """The macros of a locale's labels.j2, made with the locale in their context (for plural)."""
+        cached = self._modules.get((id(env), locale))
+        if cached is None:
+            try:
+                template = env.get_template(f"{locale}/labels.j2")
+            except TemplateNotFound:
+                return None
+            cached = template.make_module({"locale": locale, "zone": "UTC"})
+            self._modules[(id(env), locale)] = cached
+        return cached
+
+
+def _plain(value: Any) -> str:
+    """``{{ markup|plain }}``: the text as the reader sees it (entities back to characters), so
+    that a cut counts characters, not escapes; autoescape escapes it again on output."""
+    return html.unescape(str(value))
+
+
+def _telegram_html_problem(text: str) -> str | None:
+    """Why Telegram would refuse this HTML (a tag it does not know, one left open or closed twice),
+    or None."""
+    stack: list[str] = []
+    for token in _tokens(text):
+        if token.opens:
+            stack.append(token.opens)
+        elif token.closes:
+            if not stack or stack[-1] != token.closes:
+                return f"</{token.closes}> closes nothing open"
+            stack.pop()
+        elif token.raw.startswith("<") and len(token.raw) > 1:
+            return "a tag Telegram does not know"
+    return f"<{stack[-1]}> left open" if stack else None
 
 
 def _squeeze(text: str) -> str:

@@ -27,6 +27,7 @@ from casebot.rendering import Renderer
 from casebot.services import Actor, Services
 from casebot.services.base import start_write_log
 from casebot.services.participants import pick_locale
+from casebot.telegram.menus import set_coordinator_menu
 from casebot.telegram.retry import with_retry
 
 log = logging.getLogger("casebot.telegram")
@@ -311,7 +312,7 @@ class CasebotGate(BaseMiddleware):
                 raise Unavailable("casebot's database is not open")
             with runtime.database.bound():
                 try:
-                    participant = await self._participant(user, event)
+                    participant = await self._participant(user, event, data.get("bot"))
                 except Exception as exc:
                     if is_database_failure(exc) and not await self.claims_without_database(event, user, data):
                         log.warning("casebot's database failed; an update it cannot place goes to the host")
@@ -376,12 +377,16 @@ class CasebotGate(BaseMiddleware):
         )
         data[PROMPT_STATE] = self._prompt_state(data)
 
-    async def _participant(self, user: User | None, event: TelegramObject) -> Participant | None:
+    async def _participant(
+        self, user: User | None, event: TelegramObject, bot: Bot | None
+    ) -> Participant | None:
         assert user is not None
         services = self.runtime.services
         participant = await services.participants.find(user.id)
         if participant is None and user.id in self.runtime.admin_ids:
             participant = await services.participants.ensure_admin(user.id, user.id, user.language_code)
+            if bot is not None:  # an admin's first contact after start-up: their own menu now
+                await set_coordinator_menu(bot, self.runtime.renderer, participant, admin=True)
         if participant is not None and participant.blocked and not isinstance(event, ChatMemberUpdated):
             # They wrote or pressed something: they can be reached again, from now on.
             await services.participants.reachable_again(participant)

@@ -15,12 +15,13 @@ from casebot.rendering import Renderer
 log = logging.getLogger("casebot.telegram")
 
 FAMILY_MENU = (
-    "status", "questions", "reply", "ask", "homedoctor", "snooze", "language", "timezone", "quiet", "help",
+    "status", "questions", "reply", "ask", "homedoctor", "snooze", "language", "timezone", "quiet", "digest",
+    "help",
 )  # fmt: skip
 COORDINATOR_MENU = (
     "cases", "case", "newcase", "invite", "advance", "hospital", "outcome", "received", "waive",
     "additem", "arriving", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "export",
-    "help",
+    "digest", "language", "timezone", "quiet", "help",
 )  # fmt: skip
 ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")
 
@@ -52,15 +53,19 @@ async def set_family_menu(bot: Bot, renderer: Renderer) -> None:
 async def set_coordinator_menu(
     bot: Bot, renderer: Renderer, participant: Participant, *, admin: bool = False
 ) -> None:
-    """A coordinator's own menu, or back to the default one when the role was removed."""
+    """A person's own menu in the language they chose: a coordinator's (an admin's), or the
+    family's once the role was removed or when a family member chose their language.
+
+    The default menu follows the language of the Telegram app; this one follows casebot's
+    /language, so it is set for the chat whenever either changes.
+    """
     scope = BotCommandScopeChat(chat_id=participant.chat_id)
+    if participant.role == Role.FAMILY and not admin:
+        commands = _commands(renderer, participant.locale, FAMILY_MENU, _FAMILY_DESCRIPTIONS)
+    else:
+        commands = _commands(renderer, participant.locale, ADMIN_MENU if admin else COORDINATOR_MENU)
     try:
-        if participant.role == Role.FAMILY and not admin:
-            await bot.delete_my_commands(scope=scope)
-            return
-        await bot.set_my_commands(
-            _commands(renderer, participant.locale, ADMIN_MENU if admin else COORDINATOR_MENU), scope=scope
-        )
+        await bot.set_my_commands(commands, scope=scope)
     except TelegramAPIError as error:
         # A coordinator who never opened the bot has no chat yet; the menu is set at the next
         # start of the bot (startup sets every coordinator's menu).

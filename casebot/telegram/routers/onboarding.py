@@ -3,7 +3,7 @@ country from the language or by a city they type), and changed later with /langu
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, MagicData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -11,12 +11,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from casebot.clock import Clock
 from casebot.db.models import Participant
+from casebot.domain.roles import Role
 from casebot.domain.zones import find_zones, zone_label, zones_for_locale
+from casebot.rendering import Renderer
 from casebot.services import Services
 from casebot.services.participants import SUPPORTED_LOCALES
 from casebot.telegram.callbacks import LanguageButton, ZoneButton
 from casebot.telegram.context import Reply
 from casebot.telegram.filters import Args
+from casebot.telegram.menus import set_coordinator_menu
 from casebot.telegram.routers.prompts import AwaitingCity, Pending
 
 
@@ -60,11 +63,12 @@ def onboarding_router(clock: Clock) -> Router:
     @router.callback_query(LanguageButton.filter())
     async def language_chosen(
         query: CallbackQuery, callback_data: LanguageButton, participant: Participant, services: Services,
-        casebot_state: FSMContext, reply: Reply,
+        casebot_state: FSMContext, reply: Reply, renderer: Renderer, bot: Bot,
     ) -> None:  # fmt: skip
         await services.participants.set_locale(participant, callback_data.locale)
         answer = reply.in_locale(participant.locale)
         await query.answer()
+        await _menu_follows(participant, services, renderer, bot)
         if await answer.edit("settings/language_saved"):
             await ask_zone(answer, casebot_state, clock)
         # else a doubled press: the first one already edited the chooser and asked the zone
@@ -96,10 +100,12 @@ def onboarding_router(clock: Clock) -> Router:
 
     @router.message(Command("language"), Args(1))
     async def language(
-        message: Message, args: list[str], participant: Participant, services: Services, reply: Reply
-    ) -> None:
+        message: Message, args: list[str], participant: Participant, services: Services, reply: Reply,
+        renderer: Renderer, bot: Bot,
+    ) -> None:  # fmt: skip
         await services.participants.set_locale(participant, args[0])
         await reply.in_locale(participant.locale)("settings/saved", participant=participant, now=clock.now())
+        await _menu_follows(participant, services, renderer, bot)
 
     @router.message(Command("language"))
     async def languages(message: Message, reply: Reply) -> None:
@@ -117,3 +123,9 @@ def onboarding_router(clock: Clock) -> Router:
         await ask_zone(reply, casebot_state, clock)
 
     return router
+
+
+async def _menu_follows(participant: Participant, services: Services, renderer: Renderer, bot: Bot) -> None:
+    """The command menu of the chat in the language just chosen (the default one follows the app's)."""
+    admin = services.participants.actor_for(participant).role == Role.ADMIN
+    await set_coordinator_menu(bot, renderer, participant, admin=admin)
