@@ -81,8 +81,7 @@ def coordinator_router(clock: Clock) -> Router:
         renderer: Renderer,
         locale: str,
     ) -> None:
-        card = await services.views.card(actor, args[0])
-        await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
+        await _show_card(args[0], services, actor, reply, renderer, locale)
 
     @router.message(Command(CASE_LINK))
     async def show_case_link(
@@ -96,8 +95,7 @@ def coordinator_router(clock: Clock) -> Router:
     ) -> None:
         """A case tapped in the weekly digest: its card, as ``/case C-0042`` shows it."""
         assert command.regexp_match is not None
-        card = await services.views.card(actor, f"C-{command.regexp_match.group(1)}")
-        await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
+        await _show_card(f"C-{command.regexp_match.group(1)}", services, actor, reply, renderer, locale)
 
     @router.message(Command("advance"), Args(2, 3))
     async def advance(
@@ -285,3 +283,11 @@ def staff_button_refusal_router() -> Router:
         await query.answer(reply.label("refused"), show_alert=True)
 
     return router
+
+
+async def _show_card(
+    reference: str, services: Services, actor: Actor, reply: Reply, renderer: Renderer, locale: str
+) -> None:
+    """A case's card with the buttons of its next states."""
+    card = await services.views.card(actor, reference)
+    await reply("staff/card", card=card, reply_markup=keyboards.next_states(card, renderer, locale))
