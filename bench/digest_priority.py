@@ -2,7 +2,7 @@
 
     python bench/digest_priority.py [--digests 3000] [--notices 20] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 
-3,000 weekly digests (bulk rows, priority 1, each a few lines long) are queued for 3,000 chats, and the
+3,000 family digests (bulk rows, priority 1, as the weekly pass builds them) are queued for 3,000 chats, and the
 real OutboxSender at the default settings drains them through a real aiogram Bot to the emulator
 enforcing Telegram's limits (30/s overall, 1/s per chat). While it drains, 20 state-change notices
 (urgent rows) are enqueued a few seconds apart for 20 other chats: the odd ones as casebot's own
@@ -24,8 +24,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _postgres import create_database, drop_database  # bench/ is on sys.path when run as a script
 
@@ -35,6 +36,11 @@ from casebot.db.database import Database, migrate
 from casebot.db.models import OutboxMessage, OutboxStatus, Participant
 from casebot.delivery import OutboxSender, SendLimits
 from casebot.delivery.store import BULK
+from casebot.domain.checklist import DEFAULT_CHECKLIST, ItemStatus
+from casebot.domain.digest import FAMILY_DIGEST, CaseDigestFacts, ItemFact, QuestionFact, family_digest
+from casebot.domain.questions import Direction
+from casebot.domain.reminders import Policy
+from casebot.domain.states import CaseState
 from casebot.rendering import Renderer
 from casebot.telegram.notices import notice_composer
 from casebot.testing import BotAPIEmulator
@@ -72,15 +78,37 @@ async def people(telegram: BotAPIEmulator, first: int, count: int, clock: System
     )
 
 
+def digest_payload(now: datetime) -> dict[str, Any]:
+    """A family's weekly digest as the weekly pass builds it: a case gathering records with the
+    default checklist half received and two questions open."""
+    opened = now - timedelta(days=10)
+    items = tuple(
+        ItemFact(n, code, "", ItemStatus.RECEIVED if n % 2 else ItemStatus.MISSING, opened)
+        for n, code in enumerate(DEFAULT_CHECKLIST, start=1)
+    )
+    questions = (
+        QuestionFact(1, Direction.TO_FAMILY, "Please send the pathology report.", now - timedelta(days=2)),
+        QuestionFact(2, Direction.TO_HOSPITAL, "Which department will review the case?", opened),
+    )
+    facts = CaseDigestFacts(
+        case_id=1, state=CaseState.RECORDS_GATHERING, created_at=opened, state_changed_at=opened,
+        last_activity_at=now, items=items, questions=questions, members=1,
+    )  # fmt: skip
+    payload = family_digest([facts], Policy(), now, "2026-W48")
+    assert payload is not None
+    return payload
+
+
 async def queue_digests(recipients: list[Participant], clock: SystemClock) -> None:
     now = clock.now() - timedelta(seconds=1)
+    payload = digest_payload(now)
     await OutboxMessage.bulk_create(
         [
             OutboxMessage(
                 dedupe_key=f"digest:{p.id}:bench",
                 participant_id=p.id,
-                kind="member_joined",  # a stand-in text of about the digest's length
-                payload={"ref": "C-0001 · " + " · ".join(f"line {n}" for n in range(40))},
+                kind=FAMILY_DIGEST,
+                payload=payload,
                 priority=BULK,
                 available_at=now,
                 created_at=now,
