@@ -186,6 +186,12 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with database.bound():
             digests = build_services(settings, SystemClock()).digest
+            if args.send_now and not settings.digest:
+                print(
+                    "casebot: digests are off service-wide (CASEBOT_DIGEST=off); nothing queued.",
+                    file=sys.stderr,
+                )
+                return 2
             if args.send_now:
                 total = await digests.eligible()
                 with tqdm(
@@ -205,6 +211,10 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     if found is None:
         print(f"casebot: {args.preview} would get no digest now (no open case).", file=sys.stderr)
         return 2
+    if not person.digest_enabled:
+        print(
+            f"casebot: {args.preview} turned their digest off (/digest off): they get none.", file=sys.stderr
+        )
     locale, kind, payload = found
     renderer = Renderer(settings.templates_dir)
     text = renderer.render(locale, f"notices/{kind}", zone=zone, **payload)

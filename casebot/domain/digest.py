@@ -106,6 +106,33 @@ def digest_turn(due_at: datetime, now: datetime, zone: str, schedule: DigestSche
     return DigestTurn(due_at <= now and week == week_key(now, zone), week, following)
 
 
+def first_digest_moment(
+    now: datetime, zone: str, schedule: DigestSchedule, known_since: datetime
+) -> datetime:
+    """When a person not yet scheduled (new, or whose zone or the service's digest day changed)
+    is first due: this week's digest moment in their zone if it is still ahead, or if it has
+    passed and they were already with the service then (they would otherwise lose this week's
+    digest: it goes now, once, under the week's key); else next week's."""
+    this_week = next_digest_moment(_week_start(now, zone), zone, schedule.weekday, schedule.time_of_day)
+    if this_week >= now or known_since <= this_week:
+        return this_week
+    return next_digest_moment(now, zone, schedule.weekday, schedule.time_of_day)
+
+
+def _week_start(now: datetime, zone: str) -> datetime:
+    """The start of the reader's local ISO week (Monday 00:00) holding ``now``, in UTC."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz).date()
+    monday = local - timedelta(days=local.isoweekday() - 1)
+    return datetime.combine(monday, time(0, 0), tz).astimezone(UTC)
+
+
+def on_schedule(moment: datetime, zone: str, schedule: DigestSchedule) -> bool:
+    """Whether a due time lies on the service's digest day and hour in the reader's zone."""
+    just_before = moment - timedelta(seconds=1)
+    return next_digest_moment(just_before, zone, schedule.weekday, schedule.time_of_day) == moment
+
+
 def dedupe_key(participant_id: int, week: str) -> str:
     """One digest per person per ISO week."""
     return f"digest:{participant_id}:{week}"
@@ -388,6 +415,12 @@ def family_case(facts: CaseDigestFacts, policy: Policy, now: datetime) -> dict[s
     }
 
 
+def without_case(payload: dict[str, Any], case_id: int) -> dict[str, Any]:
+    """A family digest with one case taken out (it was erased); empty when it held only that one."""
+    cases = [c for c in payload.get("cases", []) if isinstance(c, dict) and c.get("case_id") != case_id]
+    return {**payload, "cases": cases} if cases else {}
+
+
 def family_digest(
     cases: Iterable[CaseDigestFacts], policy: Policy, now: datetime, week: str
 ) -> dict[str, Any] | None:
@@ -478,7 +511,7 @@ def case_warnings(facts: CaseDigestFacts, policy: Policy, now: datetime) -> Case
         elif reminder.kind == "review_overdue" and facts.reviewing:
             review = review_expected(facts, policy, now)
         elif reminder.kind == "stale":
-            stale = facts.last_activity_at.date().isoformat()
+            stale = facts.last_activity_at.isoformat()  # a moment: dated in the reader's zone
     return CaseWarnings(
         tuple(sorted(set(items))), tuple(sorted(set(questions))), tuple(sorted(set(hospital))), review, stale
     )

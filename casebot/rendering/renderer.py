@@ -231,12 +231,17 @@ def _number(context: Context, value: float) -> str:
 @pass_context
 def _long_date(context: Context, value: str | date | datetime | None) -> str:
     """``{{ "2026-12-03"|long_date }}``: a calendar date in the template's locale (CLDR's long
-    format: December 3, 2026 / 3 декабря 2026 г. / 2026年12月3日)."""
+    format: December 3, 2026 / 3 декабря 2026 г. / 2026年12月3日). A moment (a datetime, or an
+    ISO string with a time) is dated in the reader's zone: late evening in Los Angeles is not
+    tomorrow's date."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        value = _moment(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        zone = str(context.get("zone") or "UTC")
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
     day = value.date() if isinstance(value, datetime) else value
-    if isinstance(day, str):
-        day = datetime.fromisoformat(day).date() if "T" in day else date.fromisoformat(day)
     locale = _babel_locale(context)
     try:
         return format_date(day, format="long", locale=locale)

@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.transactions import in_transaction
 
@@ -206,8 +207,19 @@ class ServiceBase:
         return parse_quiet_hours(person.quiet_hours or "off")
 
     def not_in_quiet_hours(self, person: Participant, moment: datetime) -> datetime:
-        """``moment``, or the end of the person's quiet hours when it falls inside them."""
-        return next_allowed(moment, person.timezone, self.quiet_hours_of(person))
+        """``moment``, or the end of the person's quiet hours when it falls inside them (in the
+        service's default zone when theirs is not one this machine knows)."""
+        return next_allowed(moment, self.zone_of(person), self.quiet_hours_of(person))
+
+    def zone_of(self, person: Participant) -> str:
+        """The person's time zone, or the service's default when theirs is unknown here (a zone
+        removed from the tz database, a row edited by hand): one such person must not stop a
+        pass over everyone."""
+        try:
+            ZoneInfo(person.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.config.default_timezone
+        return person.timezone
 
     @staticmethod
     async def family_ids(case: Case) -> list[int]:

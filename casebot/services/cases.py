@@ -20,6 +20,7 @@ from casebot.db.models import (
     RecordFile,
 )
 from casebot.domain.checklist import DEFAULT_CHECKLIST, ItemStatus
+from casebot.domain.digest import FAMILY_DIGEST, without_case
 from casebot.domain.questions import STANDARD_HOSPITAL_QUESTIONS, Direction
 from casebot.domain.readiness import (
     HospitalFacts,
@@ -295,11 +296,10 @@ class CaseService(ServiceBase):
             await Invite.filter(case_id=case.id).delete()
             await OutboxMessage.filter(case_id=case.id, status=OutboxStatus.PENDING).delete()
             await OutboxMessage.filter(case_id=case.id).update(payload={})
-            # The members' weekly digests quote the case's items and questions: cleared too (one
-            # still waiting is then dropped when its turn comes).
-            await OutboxMessage.filter(kind="digest_family", participant_id__in=list(member_ids)).update(
-                payload={}
-            )
+            # The members' weekly digests quote the case's items and questions: the case is taken
+            # out of each (a digest of this case alone is left empty, and dropped if still waiting).
+            for row in await OutboxMessage.filter(kind=FAMILY_DIGEST, participant_id__in=list(member_ids)):
+                await OutboxMessage.filter(id=row.id).update(payload=without_case(row.payload, case.id))
             await Note.filter(case_id=case.id).update(text=ERASED)
             await CaseMember.filter(case_id=case.id).delete()
             # A family member with no other case is forgotten by name too.

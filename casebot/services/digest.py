@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.expressions import Case as SqlCase
 from tortoise.expressions import F, Q, Subquery, When
@@ -48,7 +47,8 @@ from casebot.domain.digest import (
     dedupe_key,
     digest_turn,
     family_digest,
-    next_digest_moment,
+    first_digest_moment,
+    on_schedule,
     week_key,
 )
 from casebot.domain.notices import Deliver, Drop
@@ -113,6 +113,24 @@ class DigestService(ServiceBase):
         super().__init__(config)
         self.settings = settings or DigestSettings()
         self.schedule = DigestSchedule.of(self.settings.weekday, self.settings.time_of_day)
+        self._schedule_checked = False
+
+    async def _follow_schedule_change(self, due: list[Participant]) -> bool:
+        """After CASEBOT_DIGEST_DAY or CASEBOT_DIGEST_TIME changed, due times are of the old
+        schedule: everyone is scheduled afresh (this week's digest, if not yet sent, on the new
+        day). Every due time comes from the same setting, so the first due person's tells; checked
+        once per process, on the people the pass reads anyway. Returns whether all were reset."""
+        scheduled = [person for person in due if person.next_digest_at is not None]
+        if not scheduled:
+            return False
+        self._schedule_checked = True
+        first = scheduled[0]
+        assert first.next_digest_at is not None
+        if on_schedule(first.next_digest_at, self._zone(first), self.schedule):
+            return False
+        changed = await Participant.filter(next_digest_at__isnull=False).update(next_digest_at=None)
+        log.info("the digest day or hour changed: %s participant(s) scheduled afresh", changed)
+        return True
 
     @property
     def enabled(self) -> bool:
@@ -144,6 +162,8 @@ class DigestService(ServiceBase):
                 .limit(self.settings.batch + 1)
             )
             more, people = len(people) > self.settings.batch, people[: self.settings.batch]
+            if not self._schedule_checked and await self._follow_schedule_change(people):
+                continue  # everyone was scheduled afresh: look again
             if all(person.id in handled for person in people):
                 return queued
             handled.update(person.id for person in people if person.next_digest_at is not None)
@@ -162,9 +182,7 @@ class DigestService(ServiceBase):
         for person in people:
             zone = self._zone(person)
             if person.next_digest_at is None:
-                next_at[person.id] = next_digest_moment(
-                    now, zone, self.schedule.weekday, self.schedule.time_of_day
-                )
+                next_at[person.id] = first_digest_moment(now, zone, self.schedule, person.created_at)
                 continue
             turn = digest_turn(person.next_digest_at, now, zone, self.schedule)
             next_at[person.id] = turn.next_at
@@ -262,11 +280,7 @@ class DigestService(ServiceBase):
         return person.telegram_user_id in self.config.admin_ids
 
     def _zone(self, person: Participant) -> str:
-        try:
-            ZoneInfo(person.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return self.config.default_timezone
-        return person.timezone
+        return self.zone_of(person)
 
     async def build(self, people: Sequence[Participant], run: _Run, weeks: dict[int, str]) -> list[Digest]:
         """The digests of these people (those who get one), from one load of every case they need."""
@@ -483,11 +497,15 @@ class DigestService(ServiceBase):
     async def still_due(self, row: OutboxMessage, person: Participant) -> Deliver | Drop:
         """Whether a queued digest still goes, as its recipient stands now: they still want it, a
         coordinator's still goes to staff, and a family's to a member of at least one of its cases
-        (the cases they left are taken out)."""
+        still open (the cases they left, or closed, withdrawn or erased since, are taken out); and
+        only in its own week (a newer one is due after it)."""
         if not self.settings.enabled:
             return Drop("digests are off service-wide")
         if not person.digest_enabled:
             return Drop("the recipient turned their digest off")
+        if row.payload.get("week") != week_key(self.now(), self._zone(person)):
+            # Held back past its week (quiet hours on Sunday night, an outage): a newer one is due.
+            return Drop("the digest's week is over")
         if row.kind == STAFF_DIGEST:
             return Deliver(row.payload) if self.is_staff(person) else Drop("the recipient is no longer staff")
         if self.is_staff(person):
@@ -495,9 +513,12 @@ class DigestService(ServiceBase):
         cases = [c for c in row.payload.get("cases", []) if isinstance(c, dict)]
         wanted = [int(c["case_id"]) for c in cases if isinstance(c.get("case_id"), int)]
         still = set(
-            await CaseMember.filter(participant_id=person.id, case_id__in=wanted).values_list(
-                "case_id", flat=True
-            )
+            await CaseMember.filter(
+                participant_id=person.id,
+                case_id__in=wanted,
+                case__state__in=_OPEN,
+                case__erased_at__isnull=True,
+            ).values_list("case_id", flat=True)
         )
         kept = [c for c in cases if c.get("case_id") in still]
         if not kept:

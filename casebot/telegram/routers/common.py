@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, MagicData
+from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.types import Message
 
 from casebot.clock import Clock
@@ -29,22 +29,19 @@ def common_router(clock: Clock) -> Router:
     async def usage(message: Message, reply: Reply) -> None:
         await reply.usage("quiet")
 
+    @router.message(Command("digest_off", "digest_on"))
+    async def digest_tapped(
+        message: Message, command: CommandObject, actor: Actor, services: Services, reply: Reply
+    ) -> None:
+        """``/digest_off`` and ``/digest_on``: what a digest offers to tap (Telegram makes only a
+        single word after the slash tappable)."""
+        await _set_digest(command.command.removeprefix("digest_"), actor, services, reply)
+
     @router.message(Command("digest"), Args(1))
     async def digest(
         message: Message, args: list[str], actor: Actor, services: Services, reply: Reply
     ) -> None:
-        choice = args[0].strip().lower()
-        if choice not in ("on", "off"):
-            return await reply.usage("digest")
-        digests = services.digest
-        if not digests.enabled:
-            return await reply("settings/digest_disabled")
-        await digests.set_enabled(actor, choice == "on")
-        if choice == "off":
-            return await reply("settings/digest_off")
-        schedule = digests.schedule
-        await reply("settings/digest_on", weekday=schedule.weekday, time=f"{schedule.time_of_day:%H:%M}")
-        return None
+        await _set_digest(args[0], actor, services, reply)
 
     @router.message(Command("digest"))
     async def digest_usage(message: Message, reply: Reply) -> None:
@@ -55,3 +52,21 @@ def common_router(clock: Clock) -> Router:
         await reply("help", is_staff=is_staff)
 
     return router
+
+
+async def _set_digest(choice: str, actor: Actor, services: Services, reply: Reply) -> None:
+    """/digest off|on: the person's own weekly digest."""
+    choice = choice.strip().lower()
+    if choice not in ("on", "off"):
+        await reply.usage("digest")
+        return
+    digests = services.digest
+    if not digests.enabled:
+        await reply("settings/digest_disabled")
+        return
+    await digests.set_enabled(actor, choice == "on")
+    if choice == "off":
+        await reply("settings/digest_off")
+        return
+    schedule = digests.schedule
+    await reply("settings/digest_on", weekday=schedule.weekday, time=f"{schedule.time_of_day:%H:%M}")
