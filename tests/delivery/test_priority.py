@@ -64,7 +64,9 @@ async def test_an_urgent_row_written_by_another_instance_mid_run_overtakes_the_q
         payload: dict[str, Any] = row.payload
         return Deliver(payload)
 
-    sender = make_sender(check=check, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep, batch_size=60)
+    sender = make_sender(
+        check=check, monotonic=virtual_time.monotonic, sleep=virtual_time.sleep, batch_size=60
+    )
 
     assert await sender.drain() == 201
 

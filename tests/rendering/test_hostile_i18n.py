@@ -92,7 +92,7 @@ def test_an_override_broken_while_the_bot_runs_changes_nothing_until_the_next_st
     os.utime(path, (later, later))
 
     assert renderer.render("ru", "help", is_staff=False) == before
-    with pytest.raises(TemplateOverrideError, match="help.j2"):
+    with pytest.raises(TemplateOverrideError, match=r"help\.j2"):
         Renderer(tmp_path)
 
 
