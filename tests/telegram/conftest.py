@@ -43,10 +43,13 @@ def emulator_settings(telegram: BotAPIEmulator, database_url: str, **overrides: 
     """casebot's settings against this emulator, with ADMIN as the one admin.
 
     The background sweep ticks once at start and then hourly: tests sweep when they mean to
-    (``sweep(world)``), so that no digest or reminder arrives in the middle of a test that takes
-    longer than the default 30 s on a slow machine.
+    (``sweep(world)``), so that no reminder arrives in the middle of a test that takes longer than
+    the default 30 s on a slow machine. The weekly digests are off unless a test turns them on
+    (``digest=True``): the tests' clock starts on a Monday at 09:00 in Shanghai, the digest hour,
+    and a digest would otherwise come between any two messages of a conversation.
     """
     overrides.setdefault("sweep_every", "1h")
+    overrides.setdefault("digest", False)
     return Settings(
         bot_token=SecretStr(telegram.token),
         database_url=database_url,

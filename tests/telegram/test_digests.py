@@ -24,6 +24,13 @@ from .conftest import ADMIN, COORDINATOR_B, World, emulator_settings
 from .test_case_journey import invite_token, join, say
 from .test_reminders_e2e import sweep
 
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """The weekly digests on (the tests' worlds have them off unless a test turns them on)."""
+    return {"digest": True}
+
+
 FAMILY = 3001
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)  # the clock starts at 01:00 UTC: 09:00 in Shanghai
 # Monday 09:00 at home: 05:00 UTC in Dubai (the coordinator), 06:00 UTC in Moscow (the family).

@@ -15,6 +15,13 @@ from .test_case_journey import say
 from .test_digests import COORDINATOR_NINE, FAMILY, FAMILY_NINE, case_with_family, tick_at
 from .test_reminders_e2e import sweep
 
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """The weekly digests on (the tests' worlds have them off unless a test turns them on)."""
+    return {"digest": True}
+
+
 QUESTION = "Are the pathology blocks available?"
 
 
