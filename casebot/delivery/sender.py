@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 
 from casebot.clock import Clock
 from casebot.db.database import Database
@@ -444,8 +444,6 @@ class OutboxSender:
             "parse_mode": ParseMode.HTML,
             "reply_markup": reply_markup,
         }
-        from aiogram.types import BufferedInputFile
-
         # Bytes to upload (the digest's picture, drawn off the event loop), or a file Telegram holds.
         content = file.content
         if content is None and file.make is not None:
