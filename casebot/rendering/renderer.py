@@ -229,16 +229,17 @@ def _number(context: Context, value: float) -> str:
 
 
 @pass_context
-def _long_date(context: Context, value: str | date | datetime | None) -> str:
+def _long_date(context: Context, value: str | date | datetime | None, *, in_zone: bool = True) -> str:
     """``{{ "2026-12-03"|long_date }}``: a calendar date in the template's locale (CLDR's long
     format: December 3, 2026 / 3 декабря 2026 г. / 2026年12月3日). A moment (a datetime, or an
     ISO string with a time) is dated in the reader's zone: late evening in Los Angeles is not
-    tomorrow's date."""
+    tomorrow's date. ``in_zone=False`` takes a stored calendar date as it is (a date kept as
+    midnight UTC, such as the day a record is expected by)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, str):
         value = _moment(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) and in_zone:
         zone = str(context.get("zone") or "UTC")
         value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
     day = value.date() if isinstance(value, datetime) else value
