@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that import aiogram: its Telegram types are imported lean first (casebot.lean_import).
+_WITH_AIOGRAM = frozenset({_run, _webhook, _demo, _export, _digest})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a bad setting or a CasebotError ends with one readable line."""
     args = build_parser().parse_args(argv)
@@ -265,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         command: Command = args.func
+        if command in _WITH_AIOGRAM:
+            from casebot.lean_import import defer_aiogram_validators
+
+            defer_aiogram_validators()
         return asyncio.run(command(settings, args))
     except (SettingsError, CasebotError) as exc:
         print(f"casebot: {exc.message}", file=sys.stderr)

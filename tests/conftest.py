@@ -17,6 +17,7 @@ from casebot.clock import ManualClock
 from casebot.db.database import Database, migrate, tortoise_config
 from casebot.db.models import Participant
 from casebot.domain.roles import Role
+from casebot.lean_import import defer_aiogram_validators
 from casebot.services import Actor, Services
 from casebot.services.invites import Joined
 
@@ -25,6 +26,12 @@ POSTGRES_URL = os.environ.get("CASEBOT_TEST_DATABASE_URL", "").strip()
 ADMIN_TELEGRAM_ID = 1000
 # A Monday morning in Shanghai.
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite runs on aiogram's Telegram types as `casebot run` has them, built on first use
+    (casebot.lean_import); tests/test_lean_import.py checks the shim itself and a host's own import."""
+    defer_aiogram_validators()
 
 
 def _on_postgres() -> bool:
