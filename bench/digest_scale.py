@@ -659,11 +659,15 @@ def running_bot(url: str, *, trace: bool) -> None:
 
 async def measure_running_bot(url: str, api_url: str, token: str, *, trace: bool) -> None:
     stages = [("python, tortoise and casebot's models", *memory())]
+    # As `casebot run` imports it (casebot.cli): aiogram's types built when first used.
+    from casebot.lean_import import defer_aiogram_validators
+
+    lean = defer_aiogram_validators()
     from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
-    stages.append(("aiogram imported", *memory()))
+    stages.append((f"aiogram imported ({'lean' if lean else 'NOT lean'})", *memory()))
     from pydantic import SecretStr
 
     from casebot.config import load_settings

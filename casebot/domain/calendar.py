@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Collection, Iterator
@@ -18,9 +19,14 @@ from casebot.errors import InvalidInput
 MAX_AHEAD = timedelta(days=366)
 
 
+@functools.lru_cache(maxsize=4096)
 def official_workday(day: date) -> bool | None:
     """Whether China's official calendar makes ``day`` a working day (holidays off, make-up
-    weekend days 调休 on), or None for a year the chinese-calendar package does not know yet."""
+    weekend days 调休 on), or None for a year the chinese-calendar package does not know yet.
+
+    Cached: overdue checks count business days one by one for every open case, and the
+    package's lookup is slow; the calendar of a day never changes within a process (about ten
+    years of days fit)."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:

@@ -546,10 +546,24 @@ class StaffDigestBuilder:
     last_week: Counter[str] = field(default_factory=Counter)
     overdue: Counter[str] = field(default_factory=Counter)
     lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    dropped: Counter[str] = field(default_factory=Counter)
+    """Per list, the entries let go past the first LIST_LIMIT (by case id): only counted."""
     cases: int = 0
 
+    @property
+    def open_cases(self) -> int:
+        """How many of the cases taken in are open."""
+        return sum(self.counts.values())
+
     def _add(self, name: str, entry: dict[str, Any]) -> None:
-        self.lists.setdefault(name, []).append(entry)
+        entries = self.lists.setdefault(name, [])
+        entries.append(entry)
+        # A digest shows the first LIST_LIMIT entries of a list and counts the rest: the rest need
+        # not be held (a coordinator or a whole service may have thousands).
+        if len(entries) >= 4 * LIST_LIMIT:
+            entries.sort(key=_case_order)
+            self.dropped[name] += len(entries) - LIST_LIMIT
+            del entries[LIST_LIMIT:]
 
     def add(self, facts: CaseDigestFacts) -> None:
         """Take in one case: open now, or closed or withdrawn this week."""
@@ -603,15 +617,21 @@ class StaffDigestBuilder:
         return {
             "week": week,
             "scope": self.scope,
-            "total": sum(self.counts.values()),
+            "total": self.open_cases,
             "counts": {s: self.counts[s] for s in states},
             "last_week": {s: self.last_week[s] for s in states},
             "overdue": {s: self.overdue[s] for s in states},
-            **{
-                name: _listing(sorted(self.lists.get(name, []), key=lambda e: int(e["case_id"])))
-                for name in names
-            },
+            **{name: self._listing(name) for name in names},
         }
+
+    def _listing(self, name: str) -> dict[str, Any]:
+        listing = _listing(sorted(self.lists.get(name, []), key=_case_order))
+        listing["more"] += self.dropped[name]
+        return listing
+
+
+def _case_order(entry: dict[str, Any]) -> int:
+    return int(entry["case_id"])
 
 
 def staff_digest(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,12 @@ _MOVES = ("state_changed", "state_overridden", "case_erased")
 _AUDIT_ACTIONS = (*_MOVES, "file_sent")
 _OPEN = [state.value for state in OPEN_STATES]
 _STATES = frozenset(state.value for state in CaseState)
+# The columns of a case a digest reads (in the order DigestService._load unpacks them).
+_CASE_COLUMNS = (
+    "id", "state", "created_at", "state_changed_at", "last_activity_at", "records_activity_at",
+    "hospital_set_at", "paused_until", "snoozed_until", "review_sla_days", "translation_status",
+    "home_doctor", "coordinator_id",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +80,11 @@ class DigestSettings:
     enabled: bool = True
     weekday: int = 1
     time_of_day: str = "09:00"
-    batch: int = 1000
-    """Participants per batch (each batch costs the same handful of queries)."""
-    service_chunk: int = 2000
-    """Cases per chunk when an admin who holds no case gets the whole service's digest."""
+    batch: int = 2000
+    """Participants per batch: one transaction, and ten queries when its cases fit in one chunk."""
+    chunk: int = 2000
+    """Cases read at once (seven queries a chunk): what bounds a pass's memory, however many cases
+    a coordinator holds or the whole service has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,37 +290,40 @@ class DigestService(ServiceBase):
         return self.zone_of(person)
 
     async def build(self, people: Sequence[Participant], run: _Run, weeks: dict[int, str]) -> list[Digest]:
-        """The digests of these people (those who get one), from one load of every case they need."""
-        family = [person.id for person in people if not self.is_staff(person)]
+        """The digests of these people (those who get one). Every case the batch needs (the family
+        members' open cases, the coordinators' cases) is read once, in chunks of ids: a family's
+        facts are kept until its digest is written, a coordinator's cases are added to their digest
+        chunk by chunk and let go, so a coordinator holding thousands of cases costs one chunk of
+        memory, not all of them at once."""
+        family = {person.id for person in people if not self.is_staff(person)}
         staff = [person.id for person in people if self.is_staff(person)]
-        loaded = await self._load(self._cases_of(family, staff, run.now), run.now)
-        held: dict[int, list[CaseDigestFacts]] = defaultdict(list)
-        belongs: dict[int, list[CaseDigestFacts]] = defaultdict(list)
-        for case_id, facts in loaded.facts.items():
-            holder = loaded.coordinator.get(case_id)
-            if holder is not None:
-                held[holder].append(facts)
-            if facts.state in OPEN_STATES:
-                for member in loaded.members.get(case_id, []):
-                    belongs[member].append(facts)
         policy = self.config.policy
+        builders = {person_id: StaffDigestBuilder(policy, run.now) for person_id in staff}
+        belongs: dict[int, list[CaseDigestFacts]] = defaultdict(list)
+        async for loaded in self._chunks(self._cases_of(sorted(family), staff, run.now), run.now):
+            for case_id in sorted(loaded.facts):
+                facts = loaded.facts[case_id]
+                builder = builders.get(loaded.coordinator.get(case_id) or 0)
+                if builder is not None:
+                    builder.add(facts)
+                if facts.state in OPEN_STATES:
+                    for member in loaded.members.get(case_id, ()):
+                        if member in family:
+                            belongs[member].append(facts)
         digests: list[Digest] = []
         for person in people:
             week = weeks[person.id]
             payload: dict[str, Any] | None
-            if not self.is_staff(person):
-                payload = family_digest(belongs.get(person.id, []), policy, run.now, week)
-                kind = FAMILY_DIGEST
+            if person.id in family:
+                kind, payload = (
+                    FAMILY_DIGEST,
+                    family_digest(belongs.get(person.id, []), policy, run.now, week),
+                )
             else:
-                kind = STAFF_DIGEST
-                own = held.get(person.id, [])
-                if self._is_admin(person) and not any(f.state in OPEN_STATES for f in own):
-                    payload = (await self._service_digest(run)).payload(week)
-                else:
-                    builder = StaffDigestBuilder(policy, run.now)
-                    for facts in sorted(own, key=lambda f: f.case_id):
-                        builder.add(facts)
-                    payload = builder.payload(week)
+                kind, builder = STAFF_DIGEST, builders[person.id]
+                if self._is_admin(person) and not builder.open_cases:
+                    builder = await self._service_digest(run)
+                payload = builder.payload(week)
             if payload is not None:
                 digests.append(Digest(person, kind, payload))
         return digests
@@ -324,22 +334,11 @@ class DigestService(ServiceBase):
         if run.service is not None:
             return run.service
         builder = StaffDigestBuilder(self.config.policy, run.now, scope="service")
-        scope = Q(state__in=_OPEN) | Q(state_changed_at__gte=run.now - WEEK)
-        after = 0
-        while True:
-            ids: list[int] = [
-                case_id
-                for (case_id,) in await Case.filter(scope, id__gt=after)
-                .order_by("id")
-                .limit(self.settings.service_chunk)
-                .values_list("id")
-            ]
-            if not ids:
-                break
-            loaded = await self._load(Q(id__in=ids), run.now)
+        async for loaded in self._chunks(
+            Q(state__in=_OPEN) | Q(state_changed_at__gte=run.now - WEEK), run.now
+        ):
             for case_id in sorted(loaded.facts):
                 builder.add(loaded.facts[case_id])
-            after = ids[-1]
         run.service = builder
         return builder
 
@@ -355,18 +354,31 @@ class DigestService(ServiceBase):
             wanted |= Q(coordinator_id__in=staff) & (Q(state__in=_OPEN) | Q(state_changed_at__gte=now - WEEK))
         return wanted
 
-    async def _load(self, cases: Q, now: datetime) -> _Loaded:
-        """Every fact of the cases ``cases`` selects: one query per table."""
+    async def _chunks(self, cases: Q, now: datetime) -> AsyncIterator[_Loaded]:
+        """The facts of the cases ``cases`` selects, in chunks of at most ``settings.chunk`` cases by
+        id: one query per table a chunk. One case more than a chunk is read to know whether another
+        chunk follows (it is read again at the head of that chunk)."""
+        size = self.settings.chunk
+        after = 0
+        while True:
+            rows = list(
+                await Case.filter(cases, id__gt=after)
+                .order_by("id")
+                .limit(size + 1)
+                .values_list(*_CASE_COLUMNS)
+            )
+            more, rows = len(rows) > size, rows[:size]
+            if rows:
+                yield await self._load(rows, now)
+            if not more:
+                return
+            after = rows[-1][0]
+
+    async def _load(self, rows: list[tuple[Any, ...]], now: datetime) -> _Loaded:
+        """Every fact of these cases (their rows of ``_CASE_COLUMNS``): one query per table."""
         since = now - WEEK
-        inside = Subquery(Case.filter(cases).values("id"))
+        inside = [row[0] for row in rows]
         loaded = _Loaded()
-        rows = await Case.filter(cases).values_list(
-            "id", "state", "created_at", "state_changed_at", "last_activity_at", "records_activity_at",
-            "hospital_set_at", "paused_until", "snoozed_until", "review_sla_days", "translation_status",
-            "home_doctor", "coordinator_id",
-        )  # fmt: skip
-        if not rows:
-            return loaded
         members: dict[int, list[int]] = defaultdict(list)
         blocked: dict[int, int] = defaultdict(int)
         for case_id, participant_id, is_blocked in await CaseMember.filter(case_id__in=inside).values_list(

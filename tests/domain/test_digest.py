@@ -10,6 +10,7 @@ import pytest
 
 from casebot.domain.checklist import ItemStatus
 from casebot.domain.digest import (
+    LIST_LIMIT,
     CaseDigestFacts,
     DigestSchedule,
     Holder,
@@ -18,6 +19,7 @@ from casebot.domain.digest import (
     NextStep,
     OpinionFile,
     QuestionFact,
+    StaffDigestBuilder,
     chart_data,
     digest_turn,
     family_digest,
@@ -364,6 +366,22 @@ def test_long_lists_in_the_coordinators_digest_show_ten_and_count_the_rest() -> 
     assert digest["stale"]["more"] == 15
     text = Renderer().render("zh", "notices/digest_staff", zone="UTC", **digest)
     assert "/case_C0010" in text and "/case_C0011" not in text and "另有 15 个病例" in text
+
+
+def test_a_coordinator_with_thousands_of_cases_still_sees_the_first_ten_and_the_right_count() -> None:
+    # Taken in out of order (a whole service's cases come in chunks; a caller may not sort them).
+    ids = [(n * 7919) % 1000 + 1 for n in range(1000)]
+    assert sorted(ids) == list(range(1, 1001))
+    builder = StaffDigestBuilder(POLICY, MONDAY)
+    for n in ids:
+        builder.add(case(case_id=n, last_activity_at=MONDAY - 30 * DAY))
+    digest = builder.payload("w")
+    assert digest is not None
+    assert [e["case_id"] for e in digest["stale"]["shown"]] == list(range(1, 11))
+    assert digest["stale"]["more"] == 990
+    assert digest["total"] == 1000 == builder.open_cases
+    # It holds a few lists' worth of entries, not one per case.
+    assert max(len(entries) for entries in builder.lists.values()) < 4 * LIST_LIMIT
 
 
 def test_a_coordinators_digest_carries_no_titles_or_question_texts() -> None:

@@ -343,6 +343,35 @@ async def test_the_queries_grow_with_the_batches_not_with_the_cases(clock: Manua
     assert len(queries) <= 3 * 10, queries  # three batches of ten queries
 
 
+async def test_cases_are_read_a_chunk_at_a_time_and_the_digests_come_out_the_same(
+    clock: ManualClock, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One coordinator holding 95 cases, and their families: read in one chunk, then in chunks of 8.
+    await seed(coordinators=1, families=95)
+    whole = Services.build(clock)
+    assert await whole.digest.run_due() == 96
+    expected = {row.participant_id: row.payload for row in await digests()}
+    staff = next(p for p in expected.values() if "counts" in p)
+    assert staff["total"] == 95 and staff["overdue_items"]["more"] == 85  # a long list, summarised
+
+    await OutboxMessage.all().delete()
+    await Participant.all().update(next_digest_at=START)
+    chunked = Services.build(clock, digest=DigestSettings(chunk=8))
+    sizes: list[int] = []
+    load = chunked.digest._load
+
+    async def measured(rows: list[Any], now: Any) -> Any:
+        sizes.append(len(rows))
+        return await load(rows, now)
+
+    monkeypatch.setattr(chunked.digest, "_load", measured)
+    with counted_queries() as queries:
+        assert await chunked.digest.run_due() == 96
+    assert {row.participant_id: row.payload for row in await digests()} == expected
+    assert max(sizes) == 8 and sum(sizes) == 95  # never more than a chunk of cases at once
+    assert len(queries) <= 12 * 7 + 3  # seven a chunk (12 chunks), and the batch's own three
+
+
 async def test_a_pass_stopped_after_a_batch_and_run_again_queues_each_digest_once(
     clock: ManualClock, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
