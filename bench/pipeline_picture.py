@@ -2,8 +2,8 @@
 
     python bench/pipeline_picture.py [--pictures 50]
 
-Wall-clock and CPU time are both printed. The first picture also pays for importing matplotlib and loading the Chinese font; it is reported
-on its own and left out of the mean and p95.
+Wall-clock and CPU time are both printed. The first picture also pays for importing Pillow and loading the Chinese font; it is
+reported on its own and left out of the mean and p95.
 """
 
 from __future__ import annotations
@@ -76,9 +76,7 @@ def main() -> None:
 
     started = time.perf_counter()
     first = draw(locales[0], rng)
-    print(
-        f"first picture (imports matplotlib, loads the font): {(time.perf_counter() - started) * 1000:.0f} ms"
-    )
+    print(f"first picture (imports Pillow, loads the font): {(time.perf_counter() - started) * 1000:.0f} ms")
 
     times: list[float] = []
     cpu_times: list[float] = []

@@ -1,9 +1,14 @@
-"""The picture sent with a coordinator's weekly digest: cases per state, this week against last, as a PNG."""
+"""The picture sent with a coordinator's weekly digest: cases per state, this week against last, as a PNG.
+
+Drawn with Pillow alone: its import, two font sizes and 50 pictures add about 26 MB to the process,
+where matplotlib and numpy added about 100 MB. Pillow is imported on the first picture, not with this module.
+"""
 
 from __future__ import annotations
 
 import io
-import textwrap
+import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,20 +16,18 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.text import Annotation
+    from PIL.ImageDraw import ImageDraw
+    from PIL.ImageFont import FreeTypeFont
+
+log = logging.getLogger("casebot.picture")
 
 # Noto Sans SC (SIL OFL 1.1) from the pinned pylopdf-fonts-zh-cn wheel: 17 MB, where mplfonts is 85 MB and
 # also carries SimHei, whose licence does not allow us to redistribute it. It has the simplified Han forms
-# and Latin and Cyrillic glyphs too, so one face draws all three locales; DejaVu Sans, which matplotlib
-# ships, stands behind it for any symbol Noto lacks.
+# and Latin and Cyrillic glyphs too, so one face draws all three locales.
 CJK_FONT_PACKAGE = "pylopdf_fonts_zh_cn"
 CJK_FONT_FILE = "NotoSansSC-Regular.otf"
-CJK_FONT_FAMILY = "Noto Sans SC"
-FONT_FAMILIES = (CJK_FONT_FAMILY, "DejaVu Sans")
 
 WIDTH_PX = 800
-DPI = 100
 ROW_PX = 76
 # The title, the legend and the margins.
 FRAME_PX = 190
@@ -33,16 +36,36 @@ MAX_HEIGHT_PX = 1000
 # Telegram shows a photo at most a phone's width, about 400 points; at half size these stay legible.
 TITLE_PX = 26
 TEXT_PX = 19
-LABEL_WRAP = 20
 MARGIN_PX = 14
+# A state's name wraps to lines no wider than this, right-aligned against the axis.
+LABEL_MAX_PX = 240
+LABEL_PAD_PX = 10
+# Each bar is this share of its state's row, and no thicker than BAR_MAX_PX.
+BAR_SHARE = 0.38
+BAR_MAX_PX = 36
+COUNT_GAP_PX = 6
+OVERDUE_GAP_PX = 16
+TITLE_GAP_PX = 22
+LEGEND_GAP_PX = 30
+SWATCH_PX = (38, 14)
+SWATCH_GAP_PX = 10
+LEGEND_ENTRY_GAP_PX = 40
+# Line steps of wrapped text, as a share of the type size.
+LINE_SPACING = 1.25
 
 THIS_WEEK_COLOUR = "#0B3C6E"
 LAST_WEEK_COLOUR = "#7393B3"
 OVERDUE_COLOUR = "#B00020"
 INK = "#111111"
+BACKGROUND = "#FFFFFF"
+
+# A codepoint no font maps (the last private-use one of plane 16): it draws the font's .notdef glyph.
+_SURELY_MISSING = "\U0010fffd"
 
 _font_lock = threading.Lock()
-_registered_fonts: set[str] = set()
+_fonts: dict[int, FreeTypeFont] = {}
+_notdef: list[tuple[object, ...]] = []
+_glyph_known: dict[str, bool] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +87,157 @@ def cjk_font_path() -> str:
     return str(resources.files(CJK_FONT_PACKAGE).joinpath(CJK_FONT_FILE))
 
 
-def register_fonts() -> None:
-    """Make Noto Sans SC known to matplotlib, once per process, without writing anything to disk."""
-    path = cjk_font_path()
+def _font(size: int) -> FreeTypeFont:
+    """Noto Sans SC at ``size`` pixels, loaded once per process and size; FreeType reads the file as
+    it needs glyphs, and nothing is written to disk. Font objects are safe to share between threads
+    (Pillow renders glyphs under the GIL, or a per-font critical section when free-threaded)."""
+    font = _fonts.get(size)
+    if font is not None:
+        return font
     with _font_lock:
-        if path in _registered_fonts:
-            return
-        from matplotlib import font_manager
+        font = _fonts.get(size)
+        if font is None:
+            from PIL import ImageFont
 
-        font_manager.fontManager.addfont(path)
-        _registered_fonts.add(path)
+            # The basic layout: the same bytes wherever the bot runs, with or without libraqm.
+            font = ImageFont.truetype(cjk_font_path(), size, layout_engine=ImageFont.Layout.BASIC)
+            _fonts[size] = font
+        return font
 
 
-def _pt(px: float) -> float:
-    return px * 72 / DPI
+def _glyph_signature(font: FreeTypeFont, char: str) -> tuple[object, ...]:
+    """What ``char`` draws as: its box, its advance and its pixels."""
+    from PIL import Image, ImageDraw
+
+    box = font.getbbox(char)
+    image = Image.new("L", (max(1, math.ceil(box[2])), max(1, math.ceil(box[3]))))
+    ImageDraw.Draw(image).text((0, 0), char, fill=255, font=font)
+    return (box, font.getlength(char), image.tobytes())
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of ``text`` the font has no glyph for (each once, in order): FreeType would
+    draw them as the font's .notdef box. Whitespace is never counted."""
+    font = _font(TEXT_PX)
+    if not _notdef:
+        with _font_lock:
+            if not _notdef:
+                _notdef.append(_glyph_signature(font, _SURELY_MISSING))
+    missing: list[str] = []
+    for char in dict.fromkeys(text):
+        if char.isspace():
+            continue
+        known = _glyph_known.get(char)
+        if known is None:
+            known = _glyph_signature(font, char) != _notdef[0]
+            _glyph_known[char] = known
+        if not known:
+            missing.append(char)
+    return missing
 
 
 def _height_px(rows: int) -> int:
     return max(MIN_HEIGHT_PX, min(MAX_HEIGHT_PX, FRAME_PX + ROW_PX * rows))
+
+
+def _width(font: FreeTypeFont, text: str) -> int:
+    """How far ``text`` reaches to the right of where it starts: its advance or its ink, whichever is further."""
+    if not text:
+        return 0
+    return math.ceil(max(font.getlength(text), font.getbbox(text)[2]))
+
+
+def _wrap(text: str, font: FreeTypeFont, max_px: int) -> list[str]:
+    """Break ``text`` into lines no wider than ``max_px``: at spaces, and inside a word (a Chinese
+    phrase has no spaces) only when the word alone is too wide."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            joined = f"{line} {word}" if line else word
+            if font.getlength(joined) <= max_px:
+                line = joined
+                continue
+            if line:
+                lines.append(line)
+            rest = word
+            while len(rest) > 1 and font.getlength(rest) > max_px:
+                cut = 1
+                while cut < len(rest) - 1 and font.getlength(rest[: cut + 1]) <= max_px:
+                    cut += 1
+                lines.append(rest[:cut])
+                rest = rest[cut:]
+            line = rest
+        lines.append(line)
+    return lines
+
+
+def _warn_missing_glyphs(texts: Sequence[str]) -> None:
+    lacking = missing_glyphs("".join(texts))
+    if lacking:
+        # Never the texts themselves (they may name a patient's state): only which characters.
+        log.warning(
+            "the pipeline picture lacks glyphs for %d characters: %s",
+            len(lacking),
+            ", ".join(f"U+{ord(char):04X}" for char in lacking),
+        )
+
+
+def _title(draw: ImageDraw, title: str) -> int:
+    """Draw the title, wrapped to the width, at the top; the y where the bars' area may start."""
+    font = _font(TITLE_PX)
+    lines = _wrap(title, font, WIDTH_PX - 2 * MARGIN_PX)
+    step = round(TITLE_PX * LINE_SPACING)
+    for i, line in enumerate(lines):
+        draw.text((MARGIN_PX, MARGIN_PX + i * step), line, fill=INK, font=font, anchor="la")
+    ascent, descent = font.getmetrics()
+    return MARGIN_PX + (len(lines) - 1) * step + ascent + descent + TITLE_GAP_PX
+
+
+def _legend(draw: ImageDraw, height: int, this_week: str, last_week: str) -> int:
+    """Draw the legend along the bottom (a swatch and its words, this week then last week); the y
+    where the bars' area must end."""
+    font = _font(TEXT_PX)
+    half = max(SWATCH_PX[1], TEXT_PX) // 2
+    centre = height - MARGIN_PX - half - 4
+    x = MARGIN_PX
+    for colour, words in ((THIS_WEEK_COLOUR, this_week), (LAST_WEEK_COLOUR, last_week)):
+        top = centre - SWATCH_PX[1] // 2
+        draw.rectangle((x, top, x + SWATCH_PX[0] - 1, top + SWATCH_PX[1] - 1), fill=colour)
+        x += SWATCH_PX[0] + SWATCH_GAP_PX
+        draw.text((x, centre), words, fill=INK, font=font, anchor="lm")
+        x += _width(font, words) + LEGEND_ENTRY_GAP_PX
+    return centre - half - LEGEND_GAP_PX
+
+
+def _scale(rows: Sequence[ChartRow], late_texts: Sequence[str], room: int) -> float:
+    """Pixels per case: the most at which every bar's trailing texts still end inside ``room``.
+
+    A text w pixels long after a bar of v cases ends inside when v * scale + w <= room.
+    """
+    font = _font(TEXT_PX)
+    scale = room / max(1, *(row.this_week for row in rows), *(row.last_week for row in rows))
+    for row, late in zip(rows, late_texts, strict=True):
+        trailing_this = COUNT_GAP_PX + _width(font, str(row.this_week))
+        if late:
+            trailing_this += OVERDUE_GAP_PX + _width(font, late)
+        trailing_last = COUNT_GAP_PX + _width(font, str(row.last_week))
+        for value, trailing in ((row.this_week, trailing_this), (row.last_week, trailing_last)):
+            if value > 0:
+                # One pixel for rounding; and the bars keep at least a quarter of the room.
+                scale = min(scale, max(room - trailing - 1, room / 4) / value)
+    return scale
+
+
+def _bar(draw: ImageDraw, value: int, colour: str, *, x: int, top: int, thickness: int, scale: float) -> int:
+    """Draw one bar from ``x`` and its count after it; where the count ends."""
+    font = _font(TEXT_PX)
+    length = max(1, round(value * scale)) if value > 0 else 0
+    if length:
+        draw.rectangle((x, top, x + length - 1, top + thickness - 1), fill=colour)
+    count_x = x + length + COUNT_GAP_PX
+    draw.text((count_x, top + thickness / 2), str(value), fill=INK, font=font, anchor="lm")
+    return count_x + _width(font, str(value))
 
 
 def pipeline_png(
@@ -95,137 +251,60 @@ def pipeline_png(
     """Draw the states down the side, two bars each (this week above last week), the count at each
     bar's end and, where cases are overdue, ``overdue(count)`` in red after this week's count.
 
-    Every text comes in already localized. Pure and safe to call from several threads (it uses the
-    object API, never pyplot), but it takes tens of milliseconds: from async code, run it in a thread.
+    Every text comes in already localized. Pure and safe to call from several threads, but it takes
+    a few milliseconds (the first call also imports Pillow and loads the font): from async code, run
+    it in a thread.
     """
     if not rows:
         raise ValueError("the pipeline picture needs at least one state")
-    register_fonts()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.patches import Patch
+    from PIL import Image, ImageDraw
 
-    families = list(FONT_FAMILIES)
-    text_pt = _pt(TEXT_PX)
-    height_px = _height_px(len(rows))
-    figure = Figure(
-        figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor="white", layout="constrained"
-    )
-    FigureCanvasAgg(figure)
-    figure.get_layout_engine().set(w_pad=MARGIN_PX / DPI, h_pad=MARGIN_PX / DPI)  # type: ignore[union-attr, call-arg]
-    try:
-        axes = figure.add_subplot()
-        bar_height = 0.38
-        centres = list(range(len(rows)))
-        these = [row.this_week for row in rows]
-        lasts = [row.last_week for row in rows]
-        this_y = [c - bar_height / 2 for c in centres]
-        last_y = [c + bar_height / 2 for c in centres]
-        axes.barh(this_y, these, height=bar_height, color=THIS_WEEK_COLOUR)
-        axes.barh(last_y, lasts, height=bar_height, color=LAST_WEEK_COLOUR)
+    font = _font(TEXT_PX)
+    late_texts = [overdue(row.overdue) if row.overdue > 0 else "" for row in rows]
+    _warn_missing_glyphs([title, this_week, last_week, *(row.label for row in rows), *late_texts])
 
-        # Each row's texts end with the one furthest right; the x range is widened below so it fits.
-        row_ends: list[tuple[int, Annotation]] = []
-        for row, y_this, y_last in zip(rows, this_y, last_y, strict=True):
-            count = _count_label(axes, row.this_week, y_this, families, text_pt)
-            row_ends.append((row.this_week, count))
-            if row.overdue > 0:
-                late = axes.annotate(
-                    overdue(row.overdue),
-                    xy=(1, 0.5),
-                    xycoords=count,
-                    xytext=(12, 0),
-                    textcoords="offset points",
-                    va="center",
-                    ha="left",
-                    color=OVERDUE_COLOUR,
-                    fontsize=text_pt,
-                    fontfamily=families,
-                    annotation_clip=False,
-                )
-                late.set_in_layout(False)
-                row_ends.append((row.this_week, late))
-            row_ends.append((row.last_week, _count_label(axes, row.last_week, y_last, families, text_pt)))
+    height = _height_px(len(rows))
+    image = Image.new("RGB", (WIDTH_PX, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    plot_top = _title(draw, title)
+    plot_bottom = _legend(draw, height, this_week, last_week)
 
-        axes.set_yticks(
-            centres,
-            labels=[textwrap.fill(row.label, LABEL_WRAP, break_long_words=False) for row in rows],
-            fontsize=text_pt,
-            fontfamily=families,
-            color=INK,
+    # The state names on the left, right-aligned against the axis; the bars start right of it.
+    labels = [_wrap(row.label, font, LABEL_MAX_PX) for row in rows]
+    axis_x = MARGIN_PX + max(_width(font, line) for lines in labels for line in lines) + LABEL_PAD_PX
+    bars_x = axis_x + 1
+    scale = _scale(rows, late_texts, WIDTH_PX - MARGIN_PX - bars_x)
+
+    slot = (plot_bottom - plot_top) / len(rows)
+    thickness = max(1, min(BAR_MAX_PX, round(slot * BAR_SHARE)))
+    step = round(TEXT_PX * LINE_SPACING)
+    for i, (row, lines, late) in enumerate(zip(rows, labels, late_texts, strict=True)):
+        centre = round(plot_top + slot * (i + 0.5))
+        first = centre - step * (len(lines) - 1) / 2
+        for j, line in enumerate(lines):
+            draw.text(
+                (axis_x - LABEL_PAD_PX, round(first + j * step)), line, fill=INK, font=font, anchor="rm"
+            )
+        count_end = _bar(
+            draw,
+            row.this_week,
+            THIS_WEEK_COLOUR,
+            x=bars_x,
+            top=centre - thickness,
+            thickness=thickness,
+            scale=scale,
         )
-        axes.tick_params(axis="y", length=0, pad=8)
-        axes.set_ylim(len(rows) - 0.5, -0.5)
-        axes.xaxis.set_visible(False)
-        for side in ("top", "right", "bottom"):
-            axes.spines[side].set_visible(False)
-        axes.spines["left"].set_color(INK)
+        if late:
+            draw.text(
+                (count_end + OVERDUE_GAP_PX, centre - thickness / 2),
+                late,
+                fill=OVERDUE_COLOUR,
+                font=font,
+                anchor="lm",
+            )
+        _bar(draw, row.last_week, LAST_WEEK_COLOUR, x=bars_x, top=centre, thickness=thickness, scale=scale)
+    draw.line((axis_x, plot_top, axis_x, plot_bottom), fill=INK, width=1)
 
-        figure.suptitle(
-            textwrap.fill(title, 48, break_long_words=False),
-            x=MARGIN_PX / WIDTH_PX,
-            ha="left",
-            fontsize=_pt(TITLE_PX),
-            fontfamily=families,
-            color=INK,
-        )
-        figure.legend(
-            handles=[
-                Patch(color=THIS_WEEK_COLOUR, label=this_week),
-                Patch(color=LAST_WEEK_COLOUR, label=last_week),
-            ],
-            loc="outside lower left",
-            ncols=2,
-            frameon=False,
-            prop=FontProperties(family=families, size=text_pt),
-            labelcolor=INK,
-        )
-
-        peak = max(1, *these, *lasts)
-        axes.set_xlim(0, peak)
-        figure.draw_without_rendering()
-        axes.set_xlim(0, _fitting_limit(axes, peak, row_ends))
-        # The layout is settled (the texts after the bars stay out of it); freezing it saves savefig a draw.
-        figure.set_layout_engine("none")
-
-        out = io.BytesIO()
-        figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-        return out.getvalue()
-    finally:
-        figure.clear()
-
-
-def _count_label(axes: Axes, value: int, y: float, families: list[str], size: float) -> Annotation:
-    label = axes.annotate(
-        str(value),
-        xy=(value, y),
-        xytext=(6, 0),
-        textcoords="offset points",
-        va="center",
-        ha="left",
-        color=INK,
-        fontsize=size,
-        fontfamily=families,
-        annotation_clip=False,
-    )
-    # The texts after the bars must not squeeze the axes; the x range makes room for them instead.
-    label.set_in_layout(False)
-    return label
-
-
-def _fitting_limit(axes: Axes, peak: int, row_ends: Sequence[tuple[int, Annotation]]) -> float:
-    """The smallest x limit at which every bar's trailing texts end inside the axes.
-
-    A text starting at bar value v and w pixels long ends inside an axes W pixels wide when
-    v * W / limit + w <= W, that is when limit >= v * W / (W - w).
-    """
-    width = axes.bbox.width
-    renderer = axes.figure.canvas.get_renderer()  # type: ignore[attr-defined]
-    limit = float(peak)
-    for value, text in row_ends:
-        bar_end = axes.transData.transform((value, 0))[0]
-        trailing = text.get_window_extent(renderer).x1 - bar_end + 4
-        room = max(width - trailing, width * 0.25)
-        limit = max(limit, value * width / room)
-    return limit
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

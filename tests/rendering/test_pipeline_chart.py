@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -73,12 +73,20 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def missing_glyphs(draw: Callable[[], bytes]) -> list[str]:
-    """The missing-glyph warnings matplotlib raises while drawing (it warns; it does not only log)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        draw()
-    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+def chart_texts(locale: str) -> list[str]:
+    """Every text the bot puts in the picture, from the locale's templates, and the test's own words."""
+    renderer = Renderer()
+    late = [renderer.label(locale, "chart_overdue", count=n) for n in (1, 2, 17)]
+    own = WORDS[locale]
+    return [
+        *state_names(locale),
+        *(renderer.label(locale, key) for key in ("chart_title", "chart_this_week", "chart_last_week")),
+        *late,
+        str(own["title"]),
+        str(own["this_week"]),
+        str(own["last_week"]),
+        own["overdue"](3),  # type: ignore[operator]
+    ]
 
 
 def red_pixels(data: bytes) -> int:
@@ -113,25 +121,47 @@ def test_the_picture_is_a_png_no_wider_than_a_phone_wants(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", ["en", "ru", "zh"])
-def test_every_label_draws_without_a_missing_glyph(locale: str) -> None:
-    assert missing_glyphs(lambda: render(locale)) == []
+def test_every_label_draws_without_a_missing_glyph(locale: str, caplog: pytest.LogCaptureFixture) -> None:
+    texts = chart_texts(locale)
+    assert {text: pipeline_chart.missing_glyphs(text) for text in texts} == {text: [] for text in texts}
+    with caplog.at_level(logging.WARNING, logger="casebot.picture"):
+        render(locale)
+    assert not [r for r in caplog.records if r.name == "casebot.picture"]
 
 
-def test_the_chinese_labels_need_the_packaged_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without Noto Sans SC, matplotlib falls back to DejaVu Sans and warns for every Han character:
-    # this is what the test above would catch if the font were not loaded.
-    monkeypatch.setattr(pipeline_chart, "FONT_FAMILIES", ("DejaVu Sans",))
-    warned = missing_glyphs(lambda: render("zh"))
-    assert any("DejaVu Sans" in message for message in warned)
+def test_a_character_the_font_lacks_is_reported_and_logged_without_the_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What the test above would catch: an emoji, a private-use character, a zero-width space.
+    assert pipeline_chart.missing_glyphs("Sent \U0001f600 \U0010fffd \ue000x\u200b") == [
+        "\U0001f600",
+        "\U0010fffd",
+        "\ue000",
+        "\u200b",
+    ]
+    # Letters of all three scripts and the Chinese punctuation are there; whitespace is never counted.
+    assert pipeline_chart.missing_glyphs("Aя中：\n\t 逾期") == []
+    rows = [ChartRow("Under review \U0001f600 secret-name", 3, 2, 1)]
+    with caplog.at_level(logging.WARNING, logger="casebot.picture"):
+        data = pipeline_png(rows, title="Cases", this_week="This", last_week="Last", overdue=str)
+    assert png_size(data)[0] == 800
+    (record,) = [r for r in caplog.records if r.name == "casebot.picture"]
+    assert record.levelno == logging.WARNING
+    assert "U+1F600" in record.getMessage()
+    assert "secret-name" not in record.getMessage() and "Under review" not in record.getMessage()
 
 
-def test_matplotlib_finds_noto_sans_sc_in_its_pip_package() -> None:
-    from matplotlib.font_manager import FontProperties, findfont
-
-    pipeline_chart.register_fonts()
-    found = findfont(FontProperties(family="Noto Sans SC"), fallback_to_default=False)
-    assert Path(found) == Path(pipeline_chart.cjk_font_path())
-    assert "site-packages" in Path(found).parts or "pylopdf_fonts_zh_cn" in Path(found).parts
+def test_the_font_is_noto_sans_sc_from_its_pip_package() -> None:
+    path = Path(pipeline_chart.cjk_font_path())
+    assert path.is_file()
+    assert path.name == pipeline_chart.CJK_FONT_FILE
+    assert path.parent.name == pipeline_chart.CJK_FONT_PACKAGE == "pylopdf_fonts_zh_cn"
+    assert "site-packages" in path.parts
+    font = pipeline_chart._font(pipeline_chart.TEXT_PX)
+    assert Path(str(font.path)) == path
+    assert font.getname() == ("Noto Sans SC", "Regular")
+    # Loaded once per process and size.
+    assert pipeline_chart._font(pipeline_chart.TEXT_PX) is font
 
 
 def test_the_picture_follows_the_numbers() -> None:
@@ -197,7 +227,10 @@ def test_threads_draw_the_same_picture_as_one_thread() -> None:
     assert together == alone
 
 
-def test_importing_the_module_does_not_import_matplotlib() -> None:
-    code = "import sys, casebot.rendering.pipeline_chart; print('matplotlib' in sys.modules)"
+def test_importing_the_module_imports_neither_matplotlib_nor_pillow() -> None:
+    code = (
+        "import sys, casebot.rendering.pipeline_chart; "
+        "print(sorted(m for m in ('matplotlib', 'numpy', 'PIL') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"
