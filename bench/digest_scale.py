@@ -21,7 +21,7 @@ On ``--cases`` (10,000) cases:
    with the Renderer in its recipient's locale and zone, split into parts as the outbox composer
    does (a coordinator's first part is the picture's caption); target >= 2,000/s;
 3. the pipeline picture: time per picture (digest_picture(...).make()) over the 50 coordinators'
-   digests, the first (which imports matplotlib and loads the font) reported on its own.
+   digests, the first (which imports Pillow and loads the font) reported on its own.
 On ``--big`` (100,000) cases, seeded by one process, then in a fresh process casebot is built as
 ``casebot run`` builds it (setup_casebot on a Dispatcher, the settings pointing at the Bot API
 emulator, which runs in a process of its own), its database opened, one tick of its sweep ticker
@@ -504,7 +504,7 @@ async def measure_scale(backend: str, url: str, total: int) -> None:
     )
     renderer = Renderer()
     rendering_rate(rows, renderer)
-    pictures([row for row in rows if row.kind == STAFF_DIGEST], renderer)  # rendering imports no matplotlib
+    pictures([row for row in rows if row.kind == STAFF_DIGEST], renderer)  # rendering imports no Pillow
 
 
 # --- 2. rendering ----------------------------------------------------------------------------------
@@ -559,7 +559,7 @@ def rendering_rate(rows: list[OutboxMessage], renderer: Renderer) -> None:
 def pictures(rows: list[OutboxMessage], renderer: Renderer) -> None:
     from casebot.telegram.notices import digest_picture
 
-    cold = "matplotlib" not in sys.modules
+    cold = "PIL.ImageFont" not in sys.modules
     wall: list[float] = []
     cpu: list[float] = []
     sizes: list[int] = []
@@ -570,7 +570,7 @@ def pictures(rows: list[OutboxMessage], renderer: Renderer) -> None:
         sizes.append(len(picture.make()))
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - cpu_started) * 1000)
-    first = "first (imports matplotlib, loads the font)" if cold else "first (matplotlib already imported)"
+    first = "first (imports Pillow, loads the font)" if cold else "first (Pillow already imported)"
     print(f"3. pipeline picture, {first}: {wall[0]:.0f} ms ({cpu[0]:.0f} ms CPU)")
     rest, rest_cpu = wall[1:], cpu[1:]
     p95 = statistics.quantiles(rest, n=20)[-1] if len(rest) > 1 else rest[0]

@@ -42,6 +42,9 @@ PROMPT_STATE = "casebot_state"
 """The name casebot's handlers take their FSMContext by (``state`` stays the host's)."""
 
 
+_REFRESH_PAGE = 5000
+
+
 class KnownPeople:
     """The Telegram user ids casebot knows (participants and admins), held in memory.
 
@@ -63,14 +66,23 @@ class KnownPeople:
         self._ids.add(participant.telegram_user_id)
 
     async def refresh(self) -> int:
-        """Learn the participants registered since the last look; returns how many were new."""
-        rows = (
-            await Participant.filter(id__gt=self._after).order_by("id").values_list("id", "telegram_user_id")
-        )
-        for row_id, telegram_user_id in rows:
-            self._ids.add(telegram_user_id)
-            self._after = max(self._after, row_id)
-        return len(rows)
+        """Learn the participants registered since the last look; returns how many were new. Read
+        in pages, so that starting on a database of a hundred thousand people does not hold all
+        their rows at once besides the ids."""
+        learned = 0
+        while True:
+            rows = (
+                await Participant.filter(id__gt=self._after)
+                .order_by("id")
+                .limit(_REFRESH_PAGE)
+                .values_list("id", "telegram_user_id")
+            )
+            for row_id, telegram_user_id in rows:
+                self._ids.add(telegram_user_id)
+                self._after = max(self._after, row_id)
+            learned += len(rows)
+            if len(rows) < _REFRESH_PAGE:
+                return learned
 
 
 @dataclass(frozen=True, slots=True)
