@@ -14,7 +14,7 @@ from tortoise.exceptions import OperationalError
 from casebot.clock import ManualClock
 from casebot.plugin import setup_casebot
 from casebot.testing import BotAPIEmulator
-from casebot.webhook import webhook_app
+from casebot.webhook import WEBHOOK_BODY_LIMIT, webhook_app
 
 from .conftest import ADMIN, emulator_settings
 
@@ -65,6 +65,27 @@ async def test_updates_arrive_by_webhook_and_a_wrong_secret_is_refused(
                 assert response.status == 401
         await telegram.settle()
         assert not [m for m in telegram.sent_to(ADMIN) if "C-0002" in m.text]
+
+
+async def test_an_oversized_body_is_refused_unread_even_with_the_secret(
+    database_url: str, clock: ManualClock, unused_tcp_port: int
+) -> None:
+    async with (
+        BotAPIEmulator() as telegram,
+        webhook_bot(telegram, database_url, clock, unused_tcp_port) as (_, public),
+        aiohttp.ClientSession() as client,
+    ):
+        huge = {"update_id": 998, "message": {"message_id": 1, "date": 0,
+                "chat": {"id": ADMIN, "type": "private"},
+                "from": {"id": ADMIN, "is_bot": False, "first_name": "x"},
+                "text": "/newcase " + "x" * WEBHOOK_BODY_LIMIT}}  # fmt: skip
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with client.post(f"{public}/telegram/webhook", json=huge, headers=headers) as response:
+            assert response.status == 413
+        # The bot goes on: the next update is handled.
+        telegram.user(ADMIN).send_text("/newcase After the flood")
+        opened = await telegram.wait_for(ADMIN, contains="opened")
+        assert "C-0001" in opened[0].text
 
 
 async def test_a_bug_on_one_update_is_answered_and_acknowledged_and_logs_no_text(
