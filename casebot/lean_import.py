@@ -14,7 +14,9 @@ makes a model's fields complete) without building its validator: pydantic builds
 (``rebuild_model_fields``, ``NsResolver``), so after the import it checks that models do build that
 way, a method with a keyboard, a response and an update; should a future pydantic or aiogram not
 allow it, every model is built as aiogram would have built it, and the only cost of the shim failing
-is the memory it meant to save.
+is the memory it meant to save. Each model's placeholder builds it with aiogram's namespace, so a
+first use from any caller works (pydantic's own placeholder would look for one in its caller's
+frames).
 
 ``casebot run``, ``casebot webhook`` and ``casebot demo`` call it first. A host bot that embeds casebot
 has imported aiogram already, and the call then does nothing: the host's aiogram is left as it is.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("casebot")
@@ -91,6 +94,27 @@ def _resolve_fields(deferred: dict[type[Any], dict[str, Any]]) -> None:
             typevars_map=get_model_typevars_map(cls),
         )
         cls.__pydantic_parent_namespace__ = namespace
+        _build_on_first_use(cls, namespace)
+
+
+def _build_on_first_use(cls: type[Any], namespace: dict[str, Any]) -> None:
+    """The model's placeholder validator, serializer and schema build it with ``namespace`` when
+    first touched. pydantic's own placeholders would look for a namespace in their caller's frames
+    (five up), which fails from a shallow stack: a script's top level, an atexit hook."""
+    from pydantic._internal._mock_val_ser import MockCoreSchema, MockValSer
+
+    def rebuild(attribute: str) -> Callable[[], Any]:
+        def build() -> Any:
+            if cls.model_rebuild(raise_errors=False, _types_namespace=namespace) is False:
+                return None
+            return getattr(cls, attribute)
+
+        return build
+
+    for attribute in ("__pydantic_validator__", "__pydantic_serializer__", "__pydantic_core_schema__"):
+        placeholder = cls.__dict__.get(attribute)
+        if isinstance(placeholder, MockValSer | MockCoreSchema):
+            placeholder._attempt_rebuild = rebuild(attribute)
 
 
 def _builds_lazily() -> bool:
