@@ -11,6 +11,7 @@ from typing import Any
 
 from casebot.config import Settings, SettingsError, load_settings
 from casebot.errors import CasebotError
+from casebot.logs import configure_logging
 
 log = logging.getLogger("casebot")
 
@@ -162,6 +163,89 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase_confirmed(reference: str) -> bool:
+    """On a terminal: the operator types the reference again (any spelling parse_ref takes)."""
+    from casebot.domain.refs import format_ref, parse_ref
+    from casebot.errors import InvalidReference
+
+    print(
+        f"casebot: this wipes the personal data of {reference} for good: its label, names, texts, "
+        "notes, files, invite links and waiting messages (its states, dates and history stay).",
+        file=sys.stderr,
+    )
+    print(f"Type {reference} again to erase it: ", end="", file=sys.stderr, flush=True)
+    typed = sys.stdin.readline()
+    if not typed.endswith("\n"):
+        print(file=sys.stderr)  # end of input (Ctrl-D): what follows starts a line of its own
+    try:
+        return format_ref(parse_ref(typed.strip())) == reference
+    except InvalidReference:
+        return False
+
+
+async def _erase(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from casebot.clock import SystemClock
+    from casebot.db.database import Database
+    from casebot.db.models import Case
+    from casebot.domain.refs import format_ref, parse_ref
+    from casebot.errors import CaseAlreadyErased, CaseNotFound
+    from casebot.services import Services
+    from casebot.services.base import SYSTEM
+
+    case_id = parse_ref(args.reference)  # a bad reference: main() prints the error's one line
+    reference = format_ref(case_id)
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if not args.yes and not interactive:
+        print(
+            f"casebot: erasing {reference} needs a confirmation: run it on a terminal, or add --yes. "
+            "Nothing was erased.",
+            file=sys.stderr,
+        )
+        return 2
+    database = Database(settings.database_url)
+    try:
+        await database.open()
+    except Exception as error:
+        print(
+            f"casebot: cannot open the database ({type(error).__name__}); nothing was erased.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with database.bound():
+            case = await Case.get_or_none(id=case_id)
+            if case is None:
+                raise CaseNotFound(reference)
+            if case.erased_at is None and not args.yes:
+                # Ctrl-C at the question stops at once (asyncio's own handler would only cancel
+                # the command and leave the question waiting for a line).
+                previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+                try:
+                    confirmed = _erase_confirmed(reference)
+                finally:
+                    signal.signal(signal.SIGINT, previous)
+                if not confirmed:
+                    print(f"casebot: that is not {reference}; nothing was erased.", file=sys.stderr)
+                    return 2
+            # Only the admins' Telegram ids matter to erasing (it acts as the system here).
+            cases = Services.build(SystemClock(), admin_ids=frozenset(settings.admin_ids)).cases
+            try:
+                change = await cases.erase(SYSTEM, case_id)
+            except CaseAlreadyErased:
+                print(f"casebot: {reference} was already erased; nothing more was done.")
+                return 0
+    finally:
+        await database.close()
+    withdrawn = f" it was {change.source.value} and is now withdrawn;" if change is not None else ""
+    print(
+        f"casebot: {reference} erased:{withdrawn} its label, names, texts, notes, files, invite links "
+        "and waiting messages are gone; its states, dates and history stay."
+    )
+    return 0
+
+
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     import html
     import re
@@ -242,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write every case as CSV (no names or medical texts)")
     export.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
     export.set_defaults(func=_export)
+    erase = commands.add_parser(
+        "erase", help="wipe a case's personal data for good (its states, dates and history stay)"
+    )
+    erase.add_argument("reference", metavar="REF", help="the case, e.g. C-0042")
+    erase.add_argument("--yes", action="store_true", help="do not ask to type the reference again to confirm")
+    erase.set_defaults(func=_erase)
     make = commands.add_parser("makemigrations", help="(developers) write a migration for model changes")
     make.add_argument("name", nargs="?", default=None, help="a short name for the migration")
     make.set_defaults(func=_makemigrations)
@@ -265,9 +355,10 @@ _WITH_AIOGRAM = frozenset({_run, _webhook, _demo, _export, _digest})
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a bad setting or a CasebotError ends with one readable line."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         settings = load_settings()
+        configure_logging(settings.log_format)
         command: Command = args.func
         if command in _WITH_AIOGRAM:
             from casebot.lean_import import defer_aiogram_validators

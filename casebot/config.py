@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from casebot.errors import CasebotError
+from casebot.logs import LogFormat
 
 Locale = Literal["en", "ru", "zh"]
 
@@ -154,6 +155,8 @@ class Settings(BaseSettings):
     digest_time: TimeOfDay = "09:00"
     # A folder of templates that override the packaged ones (same <locale>/<name>.j2 layout).
     templates_dir: Path | None = None
+    # Logs on standard error: plain lines, or one JSON object per line for a log collector.
+    log_format: LogFormat = "plain"
     # Long polling: how many updates are handled at once (aiogram has no cap by default).
     max_concurrent_updates: int = Field(default=32, ge=1, le=1000)
 
