@@ -216,6 +216,14 @@ class NotAllowed(CasebotError):
         super().__init__(message, key=key, **fields)
 
 
+class CaseAlreadyErased(CasebotError):
+    """The case's personal data was erased before (a doubled request, a stale button): nothing was
+    done again. ``key`` names the template; ``reference`` is the case."""
+
+    def __init__(self, message: str, *, key: str, **fields: object) -> None:
+        super().__init__(message, key=key, **fields)
+
+
 class InvalidInput(CasebotError):
     """Any other malformed value from a person (a time zone, a date, a duration).
 

@@ -32,6 +32,7 @@ from casebot.telegram.routers.coordinator import (
     refusal_router,
     staff_button_refusal_router,
 )
+from casebot.telegram.routers.erasure import erasure_router
 from casebot.telegram.routers.exports import exports_router
 from casebot.telegram.routers.fallback import fallback_router, unknown_button_router
 from casebot.telegram.routers.family import family_router
@@ -105,6 +106,7 @@ def casebot_router(runtime: Runtime, clock: Clock, alerts: AdminAlerts) -> Route
         exports_router(refuse_others=runtime.standalone),
         files_router(),
         admin_router(),
+        erasure_router(clock, refuse_others=runtime.standalone),
         staff_button_refusal_router(),
         family_reminders_router(),
         follow_up_router(),

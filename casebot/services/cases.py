@@ -34,7 +34,7 @@ from casebot.domain.refs import format_ref
 from casebot.domain.roles import Role
 from casebot.domain.states import CaseState, transition_for
 from casebot.domain.text import MAX_LABEL_LENGTH, clean_name, clean_text
-from casebot.errors import InvalidInput, ItemRef, StateConflict
+from casebot.errors import CaseAlreadyErased, InvalidInput, ItemRef, NotAllowed, StateConflict
 from casebot.services.base import Actor, ServiceBase
 from casebot.services.outcomes import (
     RouteChange,
@@ -268,11 +268,23 @@ class CaseService(ServiceBase):
         An anonymous skeleton stays: the case row, its items' marks and the audit trail
         without reasons, so the service can still count what happened. An open case is
         withdrawn in the same change.
+
+        Only an admin (or the system: `casebot erase`) may; a case erased already is refused
+        with CaseAlreadyErased, so a doubled request erases and audits once.
         """
-        self.require_staff(actor)
         now = self.now()
         async with self.transaction():
+            # Checked here, at the moment of the write: a button pressed by someone else (a
+            # forwarded confirmation, forged data) reaches this and nothing further.
+            await self._require_admin_or_system(actor)
             case = await self.locked_case(actor, reference, writable=False)
+            if case.erased_at is not None:
+                shown = format_ref(case.id)
+                raise CaseAlreadyErased(
+                    f"{shown} was already erased; nothing was done.",
+                    key="case_already_erased",
+                    reference=shown,
+                )
             source = case.state
             target = source if source.is_final else CaseState.WITHDRAWN
             member_ids = await CaseMember.filter(case_id=case.id).values_list("participant_id", flat=True)
@@ -313,6 +325,17 @@ class CaseService(ServiceBase):
         if target == source:
             return None
         return StateChange(format_ref(case.id), case.id, source, target, False, None)
+
+    async def _require_admin_or_system(self, actor: Actor) -> None:
+        """Erasure is the admins' (and the system's): an admin is an actor whose participant's
+        Telegram id is in the settings' admin list, read again now."""
+        if actor.role == Role.SYSTEM and actor.participant_id is None:
+            return
+        if actor.role == Role.ADMIN and actor.participant_id is not None:
+            person = await Participant.filter(id=actor.participant_id).only("id", "telegram_user_id").first()
+            if person is not None and person.telegram_user_id in self.config.admin_ids:
+                return
+        raise NotAllowed("Only an admin can erase a case.", key="erase_admin_only")
 
     async def add_note(self, actor: Actor, reference: str | int, text: str) -> Note:
         """An internal note on the case, for coordinators only."""

@@ -110,3 +110,20 @@ class ZoneButton(CallbackData, prefix="cb1z"):
     """A time zone a person chooses from the ones offered (checked again when pressed)."""
 
     zone: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class EraseAction(StrEnum):
+    """The two buttons under an admin's /erase confirmation."""
+
+    ERASE = "go"
+    KEEP = "keep"
+
+
+class EraseButton(CallbackData, prefix="cb1e"):
+    """An admin's answer to "erase the personal data of this case?"; ``asked`` is when the question
+    was put (Unix seconds), so a confirmation left lying in the chat stops working. Who pressed it,
+    and whether the case is still there and not yet erased, is checked again on the press."""
+
+    case_id: Id
+    action: EraseAction
+    asked: Annotated[int, Field(ge=0, le=2**40)]

@@ -23,7 +23,7 @@ COORDINATOR_MENU = (
     "additem", "arriving", "ask", "chase", "answer", "note", "pause", "resume", "reminders", "export",
     "digest", "language", "timezone", "quiet", "help",
 )  # fmt: skip
-ADMIN_MENU = (*COORDINATOR_MENU, "coordinator")
+ADMIN_MENU = (*COORDINATOR_MENU, "coordinator", "erase")
 
 
 # A command both audiences have, meaning something else to a family: its family description.

@@ -20,6 +20,7 @@ from casebot.domain.questions import STANDARD_HOSPITAL_QUESTIONS, Direction
 from casebot.domain.roles import Role
 from casebot.domain.states import CaseState
 from casebot.services import Actor, DigestSettings, Services
+from casebot.services.base import SYSTEM
 from casebot.services.digest import DigestService
 
 from ..conftest import ADMIN_TELEGRAM_ID, START, redeem, register
@@ -420,7 +421,7 @@ async def test_erasing_a_case_clears_what_the_families_digests_quoted_of_it(
     await services.digest.run_due()
     row = (await digests(member.id))[0]
     assert "QUOKKA" in json.dumps(row.payload)
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     row = await OutboxMessage.get(id=row.id)
     assert "QUOKKA" not in json.dumps(row.payload)
     assert isinstance(await services.outbox.check(row, await Participant.get(id=member.id)), Drop)

@@ -191,7 +191,7 @@ async def test_an_erased_case_exports_its_structure_only(
 ) -> None:
     case_id = await reviewed_case(services, coordinator, clock)
     clock.advance(timedelta(hours=1))
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     text, [row] = await export(services, coordinator)
     assert (row["reference"], row["state"]) == ("C-0001", "withdrawn")
     assert row["withdrawn_at"] == "2026-11-25T02:00:00+00:00"
@@ -206,7 +206,7 @@ async def test_erasing_a_closed_case_does_not_move_its_closed_date(
     case = await services.cases.open_case(coordinator, LABEL)
     await services.cases.advance(coordinator, case.id, S.WITHDRAWN, reason="family stopped")
     clock.advance(timedelta(days=2))
-    await services.cases.erase(coordinator, case.id)
+    await services.cases.erase(SYSTEM, case.id)
     _, [row] = await export(services, coordinator)
     assert row["withdrawn_at"] == "2026-11-23T01:00:00+00:00"
 

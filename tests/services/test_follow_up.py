@@ -14,6 +14,7 @@ from casebot.domain.notices import Deliver, Drop
 from casebot.domain.states import CaseState
 from casebot.errors import CaseClosed, CaseNotFound, InvalidInput, InvalidText, ItemNotFound, NotAllowed
 from casebot.services import Actor, Services
+from casebot.services.base import SYSTEM
 from casebot.services.checklist import IncomingFile
 
 from ..conftest import make_participant, redeem, register
@@ -119,7 +120,7 @@ async def test_erasure_forgets_the_home_oncologist(
 ) -> None:
     case_id, family = case_with_family
     await services.reminders.set_home_doctor(family, case_id, "Dr Petrova, City Oncology Centre")
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     assert (await Case.get(id=case_id)).home_doctor is None
     assert not await AuditEvent.filter(reason__contains="Petrova").exists()
     assert not [r for r in await OutboxMessage.all() if "Petrova" in str(r.payload)]

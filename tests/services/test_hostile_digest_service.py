@@ -19,6 +19,7 @@ from casebot.domain.roles import Role
 from casebot.domain.states import CaseState
 from casebot.rendering import Renderer
 from casebot.services import Actor, DigestSettings, Services
+from casebot.services.base import SYSTEM
 
 from ..conftest import START, make_participant, redeem, register
 from .test_digest_service import digests, join
@@ -69,7 +70,7 @@ async def test_erasing_one_case_does_not_cost_the_family_their_digest_of_the_oth
     first, second, member = await two_case_family(services, coordinator)
     await services.digest.run_due()
     row = (await digests(member.id))[0]
-    await services.cases.erase(coordinator, first)
+    await services.cases.erase(SYSTEM, first)
 
     row = await OutboxMessage.get(id=row.id)
     decision = await services.outbox.check(row, await Participant.get(id=member.id))

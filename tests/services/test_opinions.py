@@ -14,6 +14,7 @@ from casebot.domain.reminders import CaseFacts, Policy, due_reminders
 from casebot.domain.states import CaseState
 from casebot.errors import CaseClosed, CaseNotFound, InvalidInput, NotAllowed, OverrideRequired
 from casebot.services import Actor, Services
+from casebot.services.base import SYSTEM
 from casebot.services.checklist import IncomingFile
 
 from ..conftest import START, redeem, register
@@ -238,7 +239,7 @@ async def test_erasing_a_case_deletes_its_files_and_the_files_not_yet_sent(
 ) -> None:
     case_id, _ = case_with_family
     await services.opinions.send_file(coordinator, case_id, "send", PDF, "Ann's scan")
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     assert await CaseFile.filter(case_id=case_id).count() == 0
     rows = await OutboxMessage.filter(kind="case_file")
     assert all(row.status != OutboxStatus.PENDING and row.payload == {} for row in rows)

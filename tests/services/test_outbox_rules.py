@@ -13,6 +13,7 @@ from casebot.domain.questions import Direction
 from casebot.domain.roles import Role
 from casebot.domain.states import CaseState
 from casebot.services import Actor, Services
+from casebot.services.base import SYSTEM
 
 from ..conftest import ADMIN_TELEGRAM_ID, make_participant, redeem, register
 
@@ -135,7 +136,7 @@ async def test_a_reply_to_a_question_of_a_case_erased_since_finds_no_question(
     case_id, person = await a_case_with_a_family(services, coordinator)
     await services.questions.ask(coordinator, case_id, Direction.TO_FAMILY, "Blocks?")
     await OutboxMessage.filter(kind="question_for_family").update(sent_message_id=40, last_message_id=40)
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     assert await services.views.question_asked_in(services.participants.actor_for(person), 40) is None
 
 

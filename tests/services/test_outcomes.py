@@ -23,6 +23,7 @@ from casebot.domain.questions import Topic
 from casebot.domain.states import CaseState
 from casebot.errors import CaseClosed, InvalidInput, NotAllowed, StateConflict
 from casebot.services import Actor, Services
+from casebot.services.base import SYSTEM
 from casebot.services.outcomes import Where, hospital_date
 
 from ..conftest import redeem, register
@@ -291,7 +292,7 @@ async def test_erasure_clears_the_reviewers_and_the_hospitals_reasons(
         coordinator, case_id, Oc.DECLINED, reason="Patient Ivanova not a candidate"
     )
     await services.cases.set_route(coordinator, case_id, "Hospital C", "Lung cancer", "Dr Wu")
-    await services.cases.erase(coordinator, case_id)
+    await services.cases.erase(SYSTEM, case_id)
     for route in await HospitalRoute.filter(case_id=case_id):
         assert route.reviewer is None and route.outcome_reason is None
     for event in await AuditEvent.filter(case_id=case_id):
