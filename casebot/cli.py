@@ -118,6 +118,20 @@ async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
     return result
 
 
+async def _opened(settings: Settings, consequence: str = "") -> Any:
+    """casebot's database, opened (migrated first); None, after one line on standard error naming
+    the kind of failure and ``consequence``, when it cannot be."""
+    from casebot.db.database import Database
+
+    database = Database(settings.database_url)
+    try:
+        await database.open()
+    except Exception as error:
+        print(f"casebot: cannot open the database ({type(error).__name__}){consequence}.", file=sys.stderr)
+        return None
+    return database
+
+
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
     import os
     import tempfile
@@ -126,19 +140,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from casebot.clock import SystemClock
-    from casebot.db.database import Database
     from casebot.plugin import build_services
     from casebot.services.base import SYSTEM
 
     target = Path(args.csv)
-    database = Database(settings.database_url)
-    try:
-        await database.open()
-    except Exception as error:
-        print(
-            f"casebot: cannot open the database ({type(error).__name__}); nothing was written.",
-            file=sys.stderr,
-        )
+    database = await _opened(settings, "; nothing was written")
+    if database is None:
         return 2
     try:
         # Written beside the target and renamed over it at the end: a failure leaves the old file.
@@ -187,7 +194,6 @@ async def _erase(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     from casebot.clock import SystemClock
-    from casebot.db.database import Database
     from casebot.db.models import Case
     from casebot.domain.refs import format_ref, parse_ref
     from casebot.errors import CaseAlreadyErased, CaseNotFound
@@ -204,14 +210,8 @@ async def _erase(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    database = Database(settings.database_url)
-    try:
-        await database.open()
-    except Exception as error:
-        print(
-            f"casebot: cannot open the database ({type(error).__name__}); nothing was erased.",
-            file=sys.stderr,
-        )
+    database = await _opened(settings, "; nothing was erased")
+    if database is None:
         return 2
     try:
         with database.bound():
@@ -254,18 +254,14 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from casebot.clock import SystemClock
-    from casebot.db.database import Database
     from casebot.db.models import Participant
     from casebot.domain.digest import STAFF_DIGEST
     from casebot.plugin import build_services
     from casebot.rendering import Renderer
     from casebot.telegram.notices import digest_picture
 
-    database = Database(settings.database_url)
-    try:
-        await database.open()
-    except Exception as error:
-        print(f"casebot: cannot open the database ({type(error).__name__}).", file=sys.stderr)
+    database = await _opened(settings)
+    if database is None:
         return 2
     try:
         with database.bound():
