@@ -1,12 +1,13 @@
 """The weekly digests: scheduling each person's, building them in batches, and queueing them.
 
 A pass reads only the participants whose digest is due (an indexed column) or not scheduled yet,
-a batch at a time, with a fixed number of queries per batch whatever the batch holds: the
-participants, then the cases, members, items, questions, this week's audit events, the opinion
-files and the hospital routes of all of them at once, one query each; then one insert of the
-outbox rows and one update of the next due times, in one transaction, so a crash leaves either
-both or neither. A digest is enqueued under a key per person and ISO week, so a second pass, a
-second instance or ``send_now`` enqueues nothing new.
+a batch at a time. The cases a batch needs are read in chunks of ids, with a fixed number of
+queries per chunk whatever it holds: the cases, then their members, items, questions, this week's
+audit events, the opinion files and the hospital routes, one query each. A batch whose cases fit in
+one chunk costs ten statements with the insert of the outbox rows and the update of the next due
+times, which go in one transaction, so a crash leaves either both or neither. A digest is enqueued
+under a key per person and ISO week, so a second pass, a second instance or ``send_now`` enqueues
+nothing new.
 """
 
 from __future__ import annotations
