@@ -89,6 +89,14 @@ async def readiness(case: Case) -> Readiness:
     return Readiness(red_flags(facts), concerns(facts), tuple(missing))
 
 
+def already_erased(case_id: int) -> CaseAlreadyErased:
+    """The refusal of a second erasure of a case (a doubled request, a stale button)."""
+    shown = format_ref(case_id)
+    return CaseAlreadyErased(
+        f"{shown} was already erased; nothing was done.", key="case_already_erased", reference=shown
+    )
+
+
 class CaseService(ServiceBase):
     """Calls that act on a case as a whole."""
 
@@ -279,12 +287,7 @@ class CaseService(ServiceBase):
             await self._require_admin_or_system(actor)
             case = await self.locked_case(actor, reference, writable=False)
             if case.erased_at is not None:
-                shown = format_ref(case.id)
-                raise CaseAlreadyErased(
-                    f"{shown} was already erased; nothing was done.",
-                    key="case_already_erased",
-                    reference=shown,
-                )
+                raise already_erased(case.id)
             source = case.state
             target = source if source.is_final else CaseState.WITHDRAWN
             member_ids = await CaseMember.filter(case_id=case.id).values_list("participant_id", flat=True)

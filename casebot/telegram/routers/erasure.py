@@ -21,6 +21,7 @@ from casebot.domain.roles import Role
 from casebot.errors import CaseAlreadyErased, CaseNotFound, NotAllowed
 from casebot.rendering import Renderer
 from casebot.services import Actor, Services
+from casebot.services.cases import already_erased
 from casebot.telegram.callbacks import EraseAction, EraseButton
 from casebot.telegram.context import Reply, drop_keyboard
 from casebot.telegram.filters import Args
@@ -37,13 +38,6 @@ def _require_admin(actor: Actor | None) -> None:
     """Erasing is for admins: anyone else is told so, in their language, and nothing happens."""
     if actor is None or actor.role != Role.ADMIN:
         raise NotAllowed("Only an admin can erase a case.", key="erase_admin_only")
-
-
-def _already_erased(case_id: int) -> CaseAlreadyErased:
-    shown = format_ref(case_id)
-    return CaseAlreadyErased(
-        f"{shown} was already erased; nothing was done.", key="case_already_erased", reference=shown
-    )
 
 
 def has_expired(asked: int, now: datetime) -> bool:
@@ -78,7 +72,7 @@ def erasure_router(clock: Clock, *, refuse_others: bool = False) -> Router:
         _require_admin(actor)
         case = await services.cases.visible_case(actor, args[0])
         if case.erased_at is not None:
-            raise _already_erased(case.id)
+            raise already_erased(case.id)
         asked = int(clock.now().timestamp())
         await reply(
             "staff/erase_confirm",
@@ -115,7 +109,7 @@ def erasure_router(clock: Clock, *, refuse_others: bool = False) -> Router:
                 # was erased" would be untrue.
                 if message is not None:
                     await drop_keyboard(message)
-                raise _already_erased(case_id)
+                raise already_erased(case_id)
             await query.answer()
             await reply.edit("staff/erase_cancelled", ref=ref)
             return
